@@ -1,0 +1,56 @@
+# vgglib: reproduce Simonyan & Zisserman (ICLR 2015) table by table.
+#   make reproduce-table2        Tables 1–2 (§2), then rebuild the book
+#   make test                    the test suite (notebooks at the smoke profile)
+#   make book / make serve       build the book offline / serve it on localhost:8000
+# PROFILE=smoke|quick|full selects the scale (quick is the default); DATA=path points at a data set.
+PROFILE ?= quick
+DATA ?=
+PORT ?= 8000
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NB_OUT := book/_nb
+PAPERMILL := $(PY) -m papermill -k vgglib --progress-bar
+SRC := $(wildcard vgglib/*.py vgglib/*.toml)
+NB_PARAMS := -p profile $(PROFILE) $(if $(DATA),-p data_root $(DATA))
+
+.PHONY: venv test book serve lab clean reproduce-table1 reproduce-table2
+
+# The environment: .venv with the pinned dependencies and a Jupyter kernel living inside it.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	$(PY) -m ipykernel install --sys-prefix --name vgglib --display-name "vgglib (.venv)" >/dev/null
+	touch $@
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# An executed notebook is stale when its source, vgglib or the environment changed.
+$(NB_OUT)/%.ipynb: notebooks/%.ipynb $(SRC) $(STAMP)
+	@mkdir -p $(NB_OUT)
+	$(PAPERMILL) $< $@ $(NB_PARAMS)
+
+book: $(NB_OUT)/architecture.ipynb
+	$(VENV)/bin/jupyter-book build book --warningiserror --quiet
+	@echo "Book: book/_build/html/index.html (make serve to browse it)"
+
+reproduce-table1 reproduce-table2: $(STAMP)
+	@mkdir -p $(NB_OUT)
+	$(PAPERMILL) notebooks/architecture.ipynb $(NB_OUT)/architecture.ipynb $(NB_PARAMS)
+	$(MAKE) --no-print-directory book
+
+serve: book
+	@echo "Serving http://localhost:$(PORT)/ (Ctrl-C to stop)"
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
+
+lab: $(STAMP)
+	$(PY) -m pip install -q jupyterlab
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf book/_build $(NB_OUT)

@@ -1,0 +1,69 @@
+"""Profiles (smoke, quick, full) as data: the numbers that scale the paper's protocol."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+PROFILE_FILE = Path(__file__).with_name("profiles.toml")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One scale of the protocol; every field is read from ``profiles.toml``."""
+
+    name: str
+    dataset: str
+    crop: int
+    width: float
+    fc_width: int
+    batch: int
+    lr: float
+    lr_finetune: float
+    momentum: float
+    weight_decay: float
+    dropout: float
+    decays: int
+    patience: int
+    max_epochs: int
+    max_epochs_finetune: int
+    init: str
+    init_std: float
+    val_size: int
+    train_limit: int
+    test_limit: int
+    bf16: bool
+    channels_last: bool
+    workers: int
+    eval_batch: int
+    ckpt_every_steps: int
+
+    def scale(self, paper_value: int) -> int:
+        """A paper-unit scale (S or Q at crop 224) in this profile's pixels."""
+        return round(paper_value * self.crop / 224)
+
+    def as_dict(self) -> dict:
+        """All fields, for run specs and provenance."""
+        return asdict(self)
+
+    def with_(self, **changes) -> "Profile":
+        """A copy with some fields changed (e.g. a smaller epoch cap for one run)."""
+        unknown = set(changes) - set(self.as_dict())
+        if unknown:
+            raise ValueError(f"unknown profile fields {sorted(unknown)}; valid: {sorted(self.as_dict())}")
+        return replace(self, **changes)
+
+
+def profiles() -> dict[str, Profile]:
+    """Every profile in ``profiles.toml``."""
+    with PROFILE_FILE.open("rb") as f:
+        raw = tomllib.load(f)
+    return {name: Profile(name=name, **values) for name, values in raw.items()}
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile, or an error listing the valid names."""
+    table = profiles()
+    if name not in table:
+        raise ValueError(f"unknown profile {name!r}; valid: {', '.join(table)}")
+    return table[name]

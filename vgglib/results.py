@@ -1,0 +1,88 @@
+"""Result files and their provenance: the small JSON records that the book renders.
+
+A table's numbers are written once by the run that produced them, with when, at which
+commit, on what hardware, at which profile and in how long; pages show that record."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from .runs import write_json
+
+REPO = Path(__file__).resolve().parent.parent
+#: Committed quick-profile results live here; smoke runs write elsewhere (tests pass a tmp dir).
+RESULTS = REPO / "results"
+
+
+def git_commit() -> str:
+    """The current commit (with ``+dirty`` when the tree has changes), or ``unknown``."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def hardware() -> str:
+    """A one-line description of the machine: CPU model and cores, or the GPUs."""
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        return f"{n}× {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, CPU only"
+
+
+def provenance(profile: str, started: float, **extra) -> dict:
+    """The record a results page shows: profile, commit, hardware, date and wall time."""
+    return {"profile": profile, "commit": git_commit(), "hardware": hardware(),
+            "torch": torch.__version__,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "wall_s": round(time.time() - started, 1), **extra}
+
+
+def results_dir(profile: str, root: str | Path | None = None) -> Path:
+    """Where a profile's table results are written (``results/<profile>`` by default)."""
+    d = Path(root) if root else RESULTS / profile
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def save_result(name: str, data: dict, directory: Path) -> Path:
+    """Write one table's results (with its provenance inside ``data``) as JSON."""
+    path = directory / f"{name}.json"
+    write_json(path, data)
+    return path
+
+
+def load_result(name: str, directory: Path) -> dict:
+    """Read one table's results, or explain how to produce them."""
+    path = directory / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no results at {path}; run `make reproduce-{name}` "
+                                f"(or execute its notebook with reproduce=True) to produce them")
+    return json.loads(path.read_text())
+
+
+def provenance_line(prov: dict) -> str:
+    """One sentence for a page: profile, hardware, commit, date, wall time."""
+    minutes = prov.get("wall_s", 0) / 60
+    return (f"Produced at the `{prov['profile']}` profile on {prov['hardware']} at commit "
+            f"`{prov['commit']}` on {prov['date']} (torch {prov.get('torch', '?')}), "
+            f"in {minutes:.1f} minutes.")
