@@ -1,0 +1,493 @@
+"""Paper §3.1 data: image sets behind one interface (in memory or files on disk), the
+train / held-out validation / test splits, and the RGB statistics the training needs
+(the mean to subtract, §2.1, and the pixel covariance for the colour shift, §3.1).
+
+Every set yields uint8 RGB images (3, H, W) on the 0–255 scale, so one pipeline serves
+ILSVRC-2012 JPEGs and 28×28 grey Fashion-MNIST digits alike.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import re
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+#: File endings FolderImages reads, compared case-insensitively.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: Where Debian's ``dataset-fashion-mnist`` package puts the IDX files.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                       "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+DATASETS = ("fashion-mnist", "imagenet", "folder", "synthetic")
+
+Indices = Sequence[int] | torch.Tensor
+
+
+def _as_index(indices: Indices) -> torch.Tensor:
+    return torch.as_tensor(indices, dtype=torch.int64).reshape(-1)
+
+
+class ImageSet(ABC):
+    """Labelled uint8 RGB images, loaded by index: ``load(idx) -> (images, labels)``.
+
+    ``uniform`` sets (all images one size) return images stacked as (B, 3, H, W);
+    others return a list of (3, H, W) tensors."""
+
+    classes: list[str]
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def labels(self) -> torch.Tensor:
+        """All labels, int64 (N,), without decoding any image."""
+
+    @abstractmethod
+    def load(self, indices: Indices) -> tuple[list[torch.Tensor] | torch.Tensor, torch.Tensor]:
+        """Images ``indices`` as uint8 RGB, with their int64 labels."""
+
+    @property
+    def uniform(self) -> bool:
+        """True when every image has the same size, so ``load`` returns one tensor."""
+        return False
+
+    def subset(self, indices: Indices) -> ImageSet:
+        """The images ``indices`` of this set, in that order, as a new set."""
+        return Subset(self, indices)
+
+
+class Subset(ImageSet):
+    """A view of some images of another set (used for held-out splits of file sets)."""
+
+    def __init__(self, parent: ImageSet, indices: Indices):
+        self.parent = parent
+        self.indices = _as_index(indices)
+        self.classes = parent.classes
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.parent.labels[self.indices]
+
+    @property
+    def uniform(self) -> bool:
+        return self.parent.uniform
+
+    def load(self, indices: Indices) -> tuple[list[torch.Tensor] | torch.Tensor, torch.Tensor]:
+        return self.parent.load(self.indices[_as_index(indices)])
+
+    def subset(self, indices: Indices) -> ImageSet:
+        return Subset(self.parent, self.indices[_as_index(indices)])
+
+
+class TensorImages(ImageSet):
+    """Images held in memory as one uint8 tensor (N, C, H, W), C = 1 or 3.
+
+    Grey images are returned with the channel repeated to RGB, so the colour shift and
+    mean subtraction act on them exactly as on photographs."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | Sequence[int],
+                 classes: list[str]):
+        if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (1, 3):
+            raise ValueError(f"TensorImages needs uint8 images (N, C, H, W) with C = 1 or 3, "
+                             f"got {images.dtype} {tuple(images.shape)}")
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        if labels.shape != (images.shape[0],):
+            raise ValueError(f"{images.shape[0]} images but labels of shape {tuple(labels.shape)}")
+        self.images = images
+        self._labels = labels
+        self.classes = list(classes)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self._labels
+
+    @property
+    def uniform(self) -> bool:
+        return True
+
+    def load(self, indices: Indices) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = _as_index(indices)
+        x = self.images[idx]
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1).contiguous()
+        return x, self._labels[idx]
+
+    def subset(self, indices: Indices) -> TensorImages:
+        idx = _as_index(indices)
+        return TensorImages(self.images[idx], self._labels[idx], self.classes)
+
+
+class ImageReadError(RuntimeError):
+    """An image file that neither torchvision nor PIL can decode."""
+
+
+def decode_file(path: str | Path) -> torch.Tensor:
+    """Decode one image file to uint8 RGB (3, H, W); torchvision first, PIL as fallback.
+
+    torchvision 0.29 deprecates its decoders (for TorchCodec): the warning is silenced here
+    and PIL takes over once they are gone."""
+    try:
+        from torchvision.io import ImageReadMode, decode_image
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return decode_image(str(path), mode=ImageReadMode.RGB)
+    except Exception as first:
+        try:
+            from PIL import Image
+            with Image.open(path) as im:
+                rgb = np.asarray(im.convert("RGB"))
+            return torch.from_numpy(rgb.copy()).permute(2, 0, 1).contiguous()
+        except Exception as second:
+            raise ImageReadError(f"cannot decode image file {path}: {second}") from first
+
+
+class FolderImages(ImageSet):
+    """An ImageFolder tree ``root/<class>/<file>`` decoded lazily, one file per ``load`` item.
+
+    ``classes`` fixes the class list (and so the label numbers), e.g. to give a validation
+    folder the training folder's labels; by default it is the sorted sub-folder names."""
+
+    LAYOUT = "root/<class>/<image> with images ending in " + "/".join(IMAGE_EXTENSIONS)
+
+    def __init__(self, root: str | Path, classes: list[str] | None = None):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image folder {self.root} does not exist; expected {self.LAYOUT}")
+        found = sorted(e.name for e in os.scandir(self.root)
+                       if e.is_dir() and not e.name.startswith("."))
+        if classes is None:
+            classes = found
+        elif unknown := sorted(set(found) - set(classes)):
+            raise ValueError(f"{self.root} has class folders {unknown[:5]} not among the "
+                             f"{len(classes)} expected classes")
+        self.classes = list(classes)
+        paths, labels = [], []
+        for label, name in enumerate(self.classes):
+            for dirpath, dirnames, filenames in os.walk(self.root / name, followlinks=True):
+                dirnames.sort()
+                for f in sorted(filenames):
+                    if f.lower().endswith(IMAGE_EXTENSIONS):
+                        paths.append(os.path.join(dirpath, f))
+                        labels.append(label)
+        if not paths:
+            raise ValueError(f"no images in {self.root} (class folders found: {found[:5]}); "
+                             f"expected {self.LAYOUT}")
+        self.paths = paths
+        self._labels = torch.tensor(labels, dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self._labels
+
+    def load(self, indices: Indices) -> tuple[list[torch.Tensor], torch.Tensor]:
+        idx = _as_index(indices)
+        return [decode_file(self.paths[i]) for i in idx.tolist()], self._labels[idx]
+
+
+@dataclass
+class Splits:
+    """The three sets of an experiment: ``train``; ``val``, a held-out part of the training
+    images that drives the learning-rate schedule (§3.1); ``test``, where results are reported."""
+
+    train: ImageSet
+    val: ImageSet
+    test: ImageSet
+    name: str
+    meta: dict = field(default_factory=dict)
+
+
+def _holdout(n: int, val_size: int | float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed seeded split of range(n): (train indices, held-out indices).
+
+    ``val_size`` is a count, or a fraction of ``n`` when a float below 1."""
+    k = round(val_size * n) if isinstance(val_size, float) and val_size < 1 else int(val_size)
+    if not 0 <= k < n:
+        raise ValueError(f"cannot hold out {val_size} of {n} training images")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[k:], perm[:k]
+
+
+def _limit(images: ImageSet, limit: int | None) -> ImageSet:
+    """The first ``limit`` images (all of them when ``limit`` is None or 0)."""
+    return images.subset(range(min(limit, len(images)))) if limit else images
+
+
+# --------------------------------------------------------------------------- IDX / Fashion-MNIST
+
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | Path) -> torch.Tensor:
+    """Parse an IDX file (LeCun's MNIST format), gzip-compressed or not, to a tensor."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise ValueError(f"{path}: corrupt gzip stream ({e})") from e
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: bad IDX magic number {data[:4].hex() or '(empty file)'}; "
+                         f"expected 0000 then a type code {sorted(_IDX_TYPES)} and a rank")
+    dtype, ndim = np.dtype(_IDX_TYPES[data[2]]), data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{path}: truncated IDX header ({len(data)} bytes, need {header})")
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    expected = header + math.prod(dims) * dtype.itemsize
+    if len(data) != expected:
+        raise ValueError(f"{path}: truncated or oversized IDX body: dims {dims} need "
+                         f"{expected} bytes, file has {len(data)}")
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
+
+
+def _idx_path(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_fashion_mnist(root: str | Path | None = None) -> Path:
+    """The folder holding Fashion-MNIST's four IDX files (plain or .gz).
+
+    Searched in order: ``root``, ``$VGGLIB_DATA``, ``$VGGLIB_DATA/fashion-mnist``, Debian's
+    ``/usr/share/datasets/fashion-mnist``; each also under torchvision's ``FashionMNIST/raw``."""
+    bases = [Path(root)] if root is not None else []
+    if env := os.environ.get("VGGLIB_DATA"):
+        bases += [Path(env), Path(env) / "fashion-mnist"]
+    bases.append(DEBIAN_FASHION_MNIST)
+    searched = [p for b in bases for p in (b, b / "FashionMNIST" / "raw")]
+    for folder in searched:
+        if all(_idx_path(folder, name) for name in FASHION_MNIST_FILES):
+            return folder
+    raise FileNotFoundError(
+        "Fashion-MNIST not found: no folder holds all of "
+        f"{', '.join(FASHION_MNIST_FILES)} (each optionally .gz). Searched:\n  "
+        + "\n  ".join(map(str, searched))
+        + "\nFixes: `apt-get install dataset-fashion-mnist` (Debian), or set VGGLIB_DATA to the "
+        "folder holding the files, or call vgglib.data.download_fashion_mnist(dest) once.")
+
+
+def download_fashion_mnist(dest: str | Path) -> Path:
+    """Download Fashion-MNIST with torchvision into ``dest``; return the folder of IDX files."""
+    from torchvision.datasets import FashionMNIST
+    FashionMNIST(str(dest), train=True, download=True)
+    return Path(dest) / "FashionMNIST" / "raw"
+
+
+def fashion_mnist(root: str | Path | None = None, val_size: int | float = 5000,
+                  train_limit: int | None = None, test_limit: int | None = None,
+                  seed: int = 0) -> Splits:
+    """Fashion-MNIST (60K train, 10K test, 28×28 grey) with a fixed seeded held-out val split.
+
+    ``train_limit`` / ``test_limit`` keep the first N of train (after the split) / of test;
+    None or 0 keeps all."""
+    folder = find_fashion_mnist(root)
+    parts = {}
+    for name, kind in zip(FASHION_MNIST_FILES, ("xtrain", "ytrain", "xtest", "ytest")):
+        parts[kind] = read_idx(_idx_path(folder, name))
+    for split in ("train", "test"):
+        x, y = parts["x" + split], parts["y" + split]
+        if x.dim() != 3 or x.dtype != torch.uint8 or y.shape != (x.shape[0],):
+            raise ValueError(f"{folder}: {split} IDX files are not N×H×W uint8 images with N "
+                             f"labels (got {tuple(x.shape)} and {tuple(y.shape)})")
+    train_all = TensorImages(parts["xtrain"].unsqueeze(1), parts["ytrain"], FASHION_MNIST_CLASSES)
+    test = TensorImages(parts["xtest"].unsqueeze(1), parts["ytest"], FASHION_MNIST_CLASSES)
+    train_idx, val_idx = _holdout(len(train_all), val_size, seed)
+    train, test = _limit(train_all.subset(train_idx), train_limit), _limit(test, test_limit)
+    return Splits(train, train_all.subset(val_idx), test, "fashion-mnist",
+                  {"root": str(folder), "seed": seed, "val_size": len(val_idx),
+                   "train_limit": train_limit, "test_limit": test_limit, "size": 28})
+
+
+# --------------------------------------------------------------------------- image folders
+
+def _folder_splits(root: str | Path, name: str, test_dirs: tuple[str, ...],
+                   val_size: int | float, seed: int, train_limit: int | None,
+                   test_limit: int | None) -> Splits:
+    root = Path(root)
+    layout = f"{root}/train/<class>/<image> and {root}/{'|'.join(test_dirs)}/<class>/<image>"
+    if not (root / "train").is_dir():
+        found = sorted(p.name for p in root.iterdir()) if root.is_dir() else "nothing (no such folder)"
+        raise FileNotFoundError(f"{name}: no {root}/train; found {found}; expected {layout}")
+    test_dir = next((root / d for d in test_dirs if (root / d).is_dir()), None)
+    if test_dir is None:
+        raise FileNotFoundError(f"{name}: none of {', '.join(test_dirs)} under {root}; "
+                                f"expected {layout}")
+    loose = [f for f in os.listdir(test_dir) if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if loose:
+        raise ValueError(f"{name}: {test_dir} holds {len(loose)} images directly (e.g. {loose[0]}); "
+                         f"expected them sorted into class folders: {layout}")
+    train_all = FolderImages(root / "train")
+    test = FolderImages(test_dir, classes=train_all.classes)
+    train_idx, val_idx = _holdout(len(train_all), val_size, seed)
+    return Splits(_limit(train_all.subset(train_idx), train_limit), train_all.subset(val_idx),
+                  _limit(test, test_limit), name,
+                  {"root": str(root), "test_dir": str(test_dir), "seed": seed,
+                   "val_size": len(val_idx), "train_limit": train_limit, "test_limit": test_limit})
+
+
+def imagenet(root: str | Path, val_size: int | float = 10000, seed: int = 0,
+             train_limit: int | None = None, test_limit: int | None = None) -> Splits:
+    """ILSVRC-2012: ``root/train/<wnid>/*.JPEG`` → train + held-out val; ``root/val/<wnid>/`` → test.
+
+    Limits as in ``fashion_mnist``."""
+    splits = _folder_splits(root, "imagenet", ("val",), val_size, seed, train_limit, test_limit)
+    odd = [c for c in splits.train.classes if not re.fullmatch(r"n\d{8}", c)]
+    if odd:
+        raise ValueError(f"imagenet: class folders {odd[:5]} in {root}/train are not WordNet ids "
+                         f"like n01440764; for other ImageFolder trees use load_dataset('folder')")
+    return splits
+
+
+def image_folder(root: str | Path, val_size: int | float = 0.1, seed: int = 0,
+                 train_limit: int | None = None, test_limit: int | None = None) -> Splits:
+    """Any ``root/train/<class>/`` + ``root/val/<class>/`` (or ``root/test/``) tree, e.g. Imagenette.
+
+    ``val_size`` images (or that fraction) of train are held out; val (or test) → test."""
+    return _folder_splits(root, "folder", ("val", "test"), val_size, seed, train_limit, test_limit)
+
+
+# --------------------------------------------------------------------------- synthetic
+
+def synthetic(n_train: int = 256, n_val: int = 64, n_test: int = 64, size: int = 28,
+              classes: int = 4, seed: int = 0, channels: int = 3) -> Splits:
+    """A tiny deterministic learnable set for unit tests: class k is a bright bar at angle
+    k·90°/(classes−1), randomly shifted, on a noisy background.
+
+    Angles lie in [0°, 90°] so a horizontal flip (θ → 180° − θ) never turns one class into another."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    g = torch.Generator().manual_seed(seed)
+    n = n_train + n_val + n_test
+    labels = (torch.arange(n) % classes)[torch.randperm(n, generator=g)]
+    theta = labels.float() * (math.pi / 2 / max(classes - 1, 1))
+    shift = (torch.rand(n, generator=g) - 0.5) * (size / 3)
+    ys, xs = torch.meshgrid(torch.arange(size) - (size - 1) / 2,
+                            torch.arange(size) - (size - 1) / 2, indexing="ij")
+    dist = (xs * torch.sin(theta)[:, None, None] - ys * torch.cos(theta)[:, None, None]
+            - shift[:, None, None]).abs()
+    bar = (dist < size / 10).float().unsqueeze(1)
+    tint = 0.6 + 0.4 * torch.rand(n, channels, 1, 1, generator=g)
+    noise = 20 * torch.randn(n, channels, size, size, generator=g)
+    images = (40 + 180 * bar * tint + noise).clamp(0, 255).round().to(torch.uint8)
+    names = [f"bar{round(math.degrees(t))}" for t in theta.unique().tolist()]
+    full = TensorImages(images, labels, names)
+    cuts = (range(n_train), range(n_train, n_train + n_val), range(n_train + n_val, n))
+    train, val, test = (full.subset(c) for c in cuts)
+    return Splits(train, val, test, "synthetic", {"seed": seed, "size": size, "channels": channels})
+
+
+def load_dataset(name: str, root: str | Path | None = None, **kw) -> Splits:
+    """Build the splits of a named data set: one of ``DATASETS``."""
+    key = name.lower().replace("_", "-")
+    if key == "fashion-mnist":
+        return fashion_mnist(root, **kw)
+    if key == "synthetic":
+        return synthetic(**kw)
+    if key in ("imagenet", "folder"):
+        if root is None:
+            raise ValueError(f"data set {name!r} needs root=<folder holding train/ and val/>")
+        return (imagenet if key == "imagenet" else image_folder)(root, **kw)
+    raise ValueError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
+
+
+def profile_splits(profile, root: str | Path | None = None) -> Splits:
+    """The splits a profile (``vgglib.profiles.Profile``) names: its ``dataset``, ``val_size``
+    and ``train_limit`` / ``test_limit`` (0 = all); ``synthetic`` takes its sizes from them."""
+    if profile.dataset == "synthetic":
+        return synthetic(n_train=profile.train_limit or 256, n_val=profile.val_size,
+                         n_test=profile.test_limit or 64)
+    return load_dataset(profile.dataset, root, val_size=profile.val_size,
+                        train_limit=profile.train_limit, test_limit=profile.test_limit)
+
+
+# --------------------------------------------------------------------------- RGB statistics
+
+@dataclass
+class Stats:
+    """Training-set RGB statistics on the 0–255 scale: the mean (subtracted from every input,
+    §2.1) and the pixel covariance's eigenvalues (descending) and eigenvectors, stored as
+    columns (``eigvec[i][j]`` is channel i of component j), for the colour shift (§3.1)."""
+
+    mean: tuple[float, float, float]
+    eigval: tuple[float, ...]
+    eigvec: list[list[float]]
+
+    def to_json(self) -> str:
+        """The statistics as a JSON object."""
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Stats:
+        """Inverse of ``to_json``."""
+        d = json.loads(text)
+        return cls(tuple(d["mean"]), tuple(d["eigval"]), [list(r) for r in d["eigvec"]])
+
+
+def compute_stats(images: ImageSet, max_images: int = 10000, seed: int = 0,
+                  chunk: int = 512) -> Stats:
+    """Mean and covariance of the RGB values of all pixels of ``images`` (or of a seeded
+    sample of ``max_images`` of them), covariance eigen-decomposed with ``eigh``."""
+    n = len(images)
+    if n == 0:
+        raise ValueError("cannot compute RGB statistics of an empty image set")
+    if n > max_images:
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(n, generator=g)[:max_images].sort().values
+    else:
+        idx = torch.arange(n)
+    total, outer = torch.zeros(3, dtype=torch.float64), torch.zeros(3, 3, dtype=torch.float64)
+    count = 0
+    for start in range(0, len(idx), chunk):
+        batch, _ = images.load(idx[start:start + chunk])
+        for x in ([batch] if torch.is_tensor(batch) else [b[None] for b in batch]):
+            p = x.transpose(0, 1).reshape(3, -1).double()
+            total += p.sum(1)
+            outer += p @ p.T
+            count += p.shape[1]
+    mean = total / count
+    cov = outer / count - torch.outer(mean, mean)
+    eigval, eigvec = torch.linalg.eigh(cov)
+    eigval, eigvec = eigval.flip(0).clamp(min=0), eigvec.flip(1)
+    signs = torch.sign(eigvec.gather(0, eigvec.abs().argmax(0, keepdim=True)))
+    eigvec = eigvec * signs
+    return Stats(tuple(mean.tolist()), tuple(eigval.tolist()), eigvec.tolist())
+
+
+def cached_stats(images: ImageSet, cache_file: str | Path, max_images: int = 10000,
+                 seed: int = 0) -> Stats:
+    """``compute_stats`` once, saved as JSON in ``cache_file``; later calls read the file."""
+    cache_file = Path(cache_file)
+    if cache_file.is_file():
+        return Stats.from_json(cache_file.read_text())
+    stats = compute_stats(images, max_images, seed)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache_file.with_name(cache_file.name + f".tmp{os.getpid()}")
+    tmp.write_text(stats.to_json())
+    tmp.replace(cache_file)
+    return stats
