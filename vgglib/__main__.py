@@ -1,0 +1,56 @@
+"""Command line: ``python -m vgglib train --row D/256 --profile quick`` and friends."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .profiles import get_profile, profiles
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one sub-command."""
+    parser = argparse.ArgumentParser(prog="vgglib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a table row and the runs its init chain needs")
+    t.add_argument("--row", required=True, help="CONFIG/S, CONFIG/SMIN-SMAX or CONFIG/S:INIT, e.g. D/256")
+    t.add_argument("--profile", default="quick", choices=sorted(profiles()))
+    t.add_argument("--data", default=None, help="data set root (default: the profile's search path)")
+    t.add_argument("--dataset", default=None, help="override the profile's data set, e.g. synthetic")
+    t.add_argument("--runs", default=None, help="run store directory (default: $VGGLIB_RUNS or ./runs)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="override profile fields, e.g. --set max_epochs=3 batch=64")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from .data import profile_splits
+        from .runs import RunStore
+        from .train import ensure
+
+        profile = get_profile(args.profile).with_(**parse_overrides(args.set, args.profile))
+        if args.dataset:
+            profile = profile.with_(dataset=args.dataset)
+        splits = profile_splits(profile, args.data)
+        model, run = ensure(args.row, profile, RunStore(args.runs), splits, args.seed,
+                            progress=not args.quiet)
+        print(f"trained {args.row}: {run}")
+    return 0
+
+
+def parse_overrides(pairs: list[str], profile: str) -> dict:
+    """``FIELD=VALUE`` strings as typed profile fields (typed like the profile's own values)."""
+    base = get_profile(profile).as_dict()
+    out = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or field not in base:
+            raise SystemExit(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(base)}")
+        kind = type(base[field])
+        out[field] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

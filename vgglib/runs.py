@@ -1,0 +1,144 @@
+"""The run store and the init chain (paper §3.1): which trained nets a table row needs,
+and where each lives on disk, keyed by everything that determines it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .arch import INIT_FROM_A, check_config
+from .profiles import Profile
+
+#: Profile fields that change how fast a run goes or how often it saves, never its weights.
+NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "dataset", "val_size",
+              "train_limit", "test_limit")
+#: Paper §3.1, as data: a row's parent and the layers it takes from it ("all" = every layer).
+#: A and A-LRN start from random init; B–E from A's first four convs and three FCs; the
+#: §4.1 shallow net shares only A's FC shapes.  S=384 starts from S=256, jittered from S=384.
+CHAIN_FROM_256 = {"B": INIT_FROM_A, "C": INIT_FROM_A, "D": INIT_FROM_A, "E": INIT_FROM_A,
+                  "B-5x5": ("fc6", "fc7", "fc8")}
+FINETUNE_PARENT = {384: 256, (256, 512): 384}
+
+Scale = int | tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A trained net as the paper's tables name it: config / training scale [: init]."""
+
+    config: str
+    scale: Scale
+    init: str = "chain"
+
+    @classmethod
+    def parse(cls, text: str) -> "Row":
+        """Parse ``D/256``, ``D/384``, ``D/256-512`` or ``D/256:glorot``."""
+        m = re.fullmatch(r"([A-Za-z0-9x-]+?)/(\d+)(?:-(\d+))?(?::(chain|normal|glorot))?", text.strip())
+        if not m:
+            raise ValueError(f"cannot read row {text!r}; write CONFIG/S, CONFIG/SMIN-SMAX or "
+                             f"CONFIG/S:INIT, e.g. D/256, D/256-512, D/256:glorot")
+        check_config(m[1])
+        scale: Scale = (int(m[2]), int(m[3])) if m[3] else int(m[2])
+        return cls(m[1], scale, m[4] or "chain")
+
+    def __str__(self) -> str:
+        s = f"{self.scale[0]}-{self.scale[1]}" if isinstance(self.scale, tuple) else str(self.scale)
+        return f"{self.config}/{s}" + ("" if self.init == "chain" else f":{self.init}")
+
+    def parent(self) -> tuple["Row | None", tuple[str, ...] | str]:
+        """The row this one is initialised from, and which layers it copies (§3.1)."""
+        if self.init != "chain":
+            return None, ()
+        if self.scale in FINETUNE_PARENT:
+            return Row(self.config, FINETUNE_PARENT[self.scale]), "all"
+        if self.scale != 256:
+            raise ValueError(f"row {self}: the paper trains from scratch only at S=256; "
+                             f"fine-tuned scales are 384 and 256-512")
+        if self.config in CHAIN_FROM_256:
+            return Row("A", 256), CHAIN_FROM_256[self.config]
+        return None, ()
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a trained net's weights; its hash names its directory."""
+
+    row: str
+    profile: str
+    settings: dict
+    dataset: str
+    seed: int
+    parent: str | None
+    copy: tuple[str, ...] | str
+    lr: float
+    max_epochs: int
+
+    @property
+    def key(self) -> str:
+        """A short stable hash of the spec."""
+        blob = json.dumps(asdict(self), sort_keys=True, default=list)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def dirname(self) -> str:
+        """Readable directory name: row, profile, hash."""
+        return f"{self.row.replace('/', '_').replace(':', '_')}-{self.profile}-{self.key}"
+
+    def to_json(self) -> dict:
+        """The spec as stored in ``spec.json``."""
+        return {**asdict(self), "key": self.key}
+
+
+def make_spec(row: Row, profile: Profile, dataset: str, seed: int, parent_key: str | None) -> RunSpec:
+    """The spec of one row at one profile; ``parent_key`` is the parent run's key (or None)."""
+    settings = {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY}
+    if row.init != "chain":
+        settings["init"] = row.init
+    _, copy = row.parent()
+    finetune = copy == "all"
+    return RunSpec(row=str(row), profile=profile.name, settings=settings, dataset=dataset, seed=seed, parent=parent_key,
+                   copy=copy if isinstance(copy, str) else tuple(copy),
+                   lr=profile.lr_finetune if finetune else profile.lr,
+                   max_epochs=profile.max_epochs_finetune if finetune else profile.max_epochs)
+
+
+class RunStore:
+    """A directory of runs, one subdirectory per spec, plus cached data statistics."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root or os.environ.get("VGGLIB_RUNS", "runs")).resolve()
+
+    def path(self, spec: RunSpec) -> Path:
+        """The run's directory (created), with its spec written or checked."""
+        run = self.root / spec.dirname
+        run.mkdir(parents=True, exist_ok=True)
+        spec_file = run / "spec.json"
+        if spec_file.exists():
+            stored = json.loads(spec_file.read_text())
+            if stored.get("key") != spec.key:
+                raise RuntimeError(f"{spec_file} holds a different spec (key {stored.get('key')} "
+                                   f"≠ {spec.key}); remove that directory or use another run store")
+        else:
+            write_json(spec_file, spec.to_json())
+        return run
+
+    def find(self, spec: RunSpec) -> Path | None:
+        """The directory of a completed run of exactly this spec, else None."""
+        run = self.root / spec.dirname
+        return run if (run / "done.json").exists() else None
+
+    def data_dir(self, dataset: str) -> Path:
+        """Where statistics of a data set (mean RGB, colour PCA) are cached."""
+        d = self.root / "data" / re.sub(r"[^A-Za-z0-9_.-]", "_", dataset)
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+
+def write_json(path: Path, obj: object) -> None:
+    """Write JSON atomically (temporary file, then rename), so a kill never leaves half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=list))
+    os.replace(tmp, path)

@@ -1,0 +1,221 @@
+"""Paper §3.1 and §3.3: training one net, exactly resumable, on one CPU or many GPUs.
+
+One loop for every scale: SGD with momentum and weight decay on the multinomial logistic
+loss, the learning rate divided by 10 when validation accuracy stops improving (three times,
+then stop), checkpoints written atomically, and DistributedDataParallel under ``torchrun``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import arch, evaluate
+from .augment import Augmenter, BatchLoader, Normalise, derived_seed
+from .data import Splits, cached_stats
+from .runs import Row, RunSpec, RunStore, make_spec, write_json
+from .profiles import Profile
+
+
+@dataclass
+class PlateauSchedule:
+    """Divide the learning rate by 10 when validation accuracy stops improving; after the
+    last allowed decrease, stop at the next plateau (§3.1: three decreases in all)."""
+
+    lr: float
+    decays_left: int = 3
+    patience: int = 1
+    best: float = float("-inf")
+    bad_epochs: int = 0
+    stopped: bool = False
+
+    def step(self, accuracy: float) -> str:
+        """Record one epoch's validation accuracy; say what happened: improved, wait, decay, stop."""
+        if accuracy > self.best:
+            self.best, self.bad_epochs = accuracy, 0
+            return "improved"
+        self.bad_epochs += 1
+        if self.bad_epochs < self.patience:
+            return "wait"
+        self.bad_epochs = 0
+        if self.decays_left == 0:
+            self.stopped = True
+            return "stop"
+        self.lr /= 10
+        self.decays_left -= 1
+        return "decay"
+
+
+def distributed() -> tuple[int, int]:
+    """(rank, world size), joining the process group when launched by ``torchrun``."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def device_for(rank: int) -> torch.device:
+    """This rank's device: its GPU under torchrun on a GPU node, else the CPU."""
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def build_for(spec: RunSpec, num_classes: int) -> arch.VGG:
+    """The untrained net of a spec, at the profile's width, crop and head size."""
+    s = spec.settings
+    torch.manual_seed(spec.seed)
+    return arch.build(spec.row.split("/")[0], num_classes=num_classes, width=s["width"],
+                      crop=s["crop"], fc_width=s["fc_width"], dropout=s["dropout"],
+                      init=s["init"], std=s["init_std"])
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    """Write a checkpoint atomically: a kill mid-write leaves the previous one intact."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
+          parent: arch.VGG | None = None, progress: bool = True) -> arch.VGG:
+    """Train (or resume, or reuse) the run of ``spec``; returns the trained model."""
+    rank, world = distributed()
+    run = store.path(spec)
+    if (run / "done.json").exists():
+        return arch.load_weights(run / "model.safetensors")
+    s = spec.settings
+    device = device_for(rank)
+    scale = Row.parse(spec.row).scale
+    train_scale = (profile.scale(scale[0]), profile.scale(scale[1])) if isinstance(scale, tuple) \
+        else profile.scale(scale)
+    stats = cached_stats(splits.train, store.data_dir(spec.dataset) / "stats.json")
+    norm = Normalise(stats.mean)
+    loader = BatchLoader(splits.train, Augmenter(s["crop"], train_scale, stats, norm),
+                         s["batch"], spec.seed, rank, world, workers=profile.workers)
+
+    model = build_for(spec, len(splits.train.classes))
+    if parent is not None:
+        if spec.copy == "all":
+            model.load_state_dict(parent.state_dict())
+        else:
+            arch.init_from(model, parent, tuple(spec.copy))
+    model.to(device)
+    if s["channels_last"]:
+        model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=s["momentum"],
+                          weight_decay=s["weight_decay"])
+    sched = PlateauSchedule(spec.lr, s["decays"], s["patience"])
+    epoch, start_step, metrics, elapsed = 0, 0, [], 0.0
+    loss_sum, seen = 0.0, 0
+    ckpt = run / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched = PlateauSchedule(**state["sched"])
+        epoch, start_step, metrics = state["epoch"], state["step"], state["metrics"]
+        elapsed, loss_sum, seen = state["elapsed"], state["loss_sum"], state["seen"]
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    lead = rank == 0
+    amp = torch.autocast(device.type, torch.bfloat16) if s["bf16"] else contextlib.nullcontext()
+    q_val = profile.scale(evaluate.q_single(scale))
+
+    clock = time.perf_counter()
+
+    def wall() -> float:
+        return elapsed + time.perf_counter() - clock
+
+    def checkpoint(at_epoch: int, at_step: int) -> None:
+        if lead:
+            save_checkpoint(ckpt, model=model.state_dict(), opt=opt.state_dict(), sched=asdict(sched),
+                            epoch=at_epoch, step=at_step, metrics=metrics, elapsed=wall(),
+                            loss_sum=loss_sum, seen=seen)
+
+    bar = tqdm(total=spec.max_epochs, initial=epoch, desc=spec.row, unit="epoch",
+               disable=not (progress and lead))
+    while epoch < spec.max_epochs and not sched.stopped:
+        for g in opt.param_groups:
+            g["lr"] = sched.lr
+        net.train()
+        t0, step = time.perf_counter(), start_step
+        steps = tqdm(loader.epoch(epoch, start_step), total=loader.steps_per_epoch, initial=start_step,
+                     leave=False, desc=f"epoch {epoch + 1}", disable=not (progress and lead))
+        for x, y in steps:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if s["channels_last"]:
+                x = x.contiguous(memory_format=torch.channels_last)
+            torch.manual_seed(derived_seed(spec.seed, epoch, step, rank))
+            with amp:
+                loss = F.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum, seen, step = loss_sum + loss.item() * len(y), seen + len(y), step + 1
+            steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{sched.lr:.0e}")
+            if step % profile.ckpt_every_steps == 0 and step < loader.steps_per_epoch:
+                checkpoint(epoch, step)
+        epoch_time = time.perf_counter() - t0
+        val_err = validate(model, splits, norm, q_val, profile) if lead else 0.0
+        if world > 1:
+            t = torch.tensor([val_err], device=device)
+            dist.broadcast(t, 0)
+            val_err = t.item()
+        row = {"epoch": epoch + 1, "lr": sched.lr, "train_loss": loss_sum / max(seen, 1),
+               "val_top1_err": val_err, "images_per_s": (loader.steps_per_epoch - start_step)
+               * s["batch"] / max(epoch_time, 1e-9), "epoch_s": epoch_time, "wall_s": wall()}
+        row["schedule"] = sched.step(100.0 - val_err)
+        metrics.append(row)
+        epoch, start_step, loss_sum, seen = epoch + 1, 0, 0.0, 0
+        checkpoint(epoch, 0)
+        bar.update(1)
+        if lead:
+            bar.write(f"{spec.row} epoch {row['epoch']:>2}: loss {row['train_loss']:.3f}  "
+                      f"val top-1 err {val_err:5.2f}%  lr {row['lr']:.0e}  "
+                      f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
+    bar.close()
+    if lead:
+        arch.save_weights(model.cpu(), run / "model.safetensors")
+        write_json(run / "metrics.json", metrics)
+        write_json(run / "done.json", {"epochs": epoch, "wall_s": wall(),
+                                       "best_val_top1_err": 100.0 - sched.best,
+                                       "stopped_by": "schedule" if sched.stopped else "epoch cap"})
+        ckpt.unlink(missing_ok=True)
+    if world > 1:
+        dist.barrier()
+    return model.cpu()
+
+
+def validate(model: arch.VGG, splits: Splits, norm: Normalise, q: int, profile: Profile) -> float:
+    """Top-1 error (%) on the held-out validation split, dense at one scale: the LR signal."""
+    post = evaluate.dense_posteriors(model, splits.val, q, norm, flip=False,
+                                     batch_size=profile.eval_batch, autocast=profile.bf16)
+    return evaluate.topk_error(post, splits.val.labels, 1)
+
+
+def ensure(row: Row | str, profile: Profile, store: RunStore, splits: Splits, seed: int = 0,
+           progress: bool = True) -> tuple[arch.VGG, Path]:
+    """Train a row and every run its init chain needs, reusing completed runs in the store."""
+    row = Row.parse(row) if isinstance(row, str) else row
+    parent_row, _ = row.parent()
+    parent_model, parent_key = None, None
+    if parent_row is not None:
+        parent_model, parent_dir = ensure(parent_row, profile, store, splits, seed, progress)
+        parent_key = parent_dir.name.rsplit("-", 1)[-1]
+    spec = make_spec(row, profile, dataset_id(splits), seed, parent_key)
+    model = train(spec, store, splits, profile, parent_model, progress)
+    return model, store.root / spec.dirname
+
+
+def dataset_id(splits: Splits) -> str:
+    """The identity of a data set's splits, part of every run key."""
+    return f"{splits.name}-{len(splits.train)}-{len(splits.val)}"
