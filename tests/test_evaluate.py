@@ -86,7 +86,7 @@ def test_dense_averages_a_real_score_map(model):
 
 
 def test_dense_flip_is_mean_of_image_and_mirror(model):
-    imgs = random_images(3, 40, 56, seed=4)
+    imgs = random_images(3, 40, 60, seed=4)  # 48 × 72 at Q = 48: an even border to drop
     both = ev.dense_posteriors(model, FakeSet(imgs), 48, NORM, flip=True)
     plain = ev.dense_posteriors(model, FakeSet(imgs), 48, NORM, flip=False)
     mirrored = ev.dense_posteriors(model, FakeSet([i.flip(-1) for i in imgs]), 48, NORM, flip=False)
@@ -272,3 +272,37 @@ def test_test_scales():
     assert ev.q_single(256) == 256
     with pytest.raises(ValueError):
         ev.q_set((512, 256))
+
+
+def test_evaluate_command_on_torchvision_and_vgglib_weights(tmp_path, capsys):
+    import torchvision
+
+    from vgglib.__main__ import main
+    from vgglib.arch import build, save_weights
+
+    torch.manual_seed(0)
+    torch.save(torchvision.models.vgg11().state_dict(), tmp_path / "vgg11.pth")
+    assert main(["evaluate", "--weights", str(tmp_path / "vgg11.pth"), "--synthetic", "--q", "224", "256",
+                 "--limit", "3", "--batch", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "dense evaluation" in out and "Q=224" in out and "multi-scale" in out
+    model = build("A", num_classes=4, width=1 / 16, crop=32, fc_width=16)
+    save_weights(model, tmp_path / "a.safetensors", input_mean=(10.0, 20.0, 30.0))
+    net, norm = ev.load_for_evaluation(tmp_path / "a.safetensors")
+    assert norm.mean == (10.0, 20.0, 30.0) and norm.scale == 255.0
+    _, tv_norm = ev.load_for_evaluation(tmp_path / "vgg11.pth")
+    assert tv_norm.scale == 1.0 and tv_norm.std[0] == pytest.approx(0.229)
+    assert main(["evaluate", "--weights", str(tmp_path / "a.safetensors"), "--synthetic", "--q", "32",
+                 "--method", "multi-crop"]) == 0
+    assert "multi-crop evaluation" in capsys.readouterr().out
+    save_weights(model, tmp_path / "bare.safetensors")
+    with pytest.raises(ValueError, match="stores no input mean"):
+        ev.load_for_evaluation(tmp_path / "bare.safetensors")
+
+
+def test_dense_drops_the_unpooled_border_evenly():
+    x = torch.arange(2 * 37 * 35, dtype=torch.float32).view(1, 2, 37, 35)
+    w = ev.pooled_window(x)
+    assert w.shape[-2:] == (32, 32)
+    assert torch.equal(w, x[..., 2:34, 1:33])
+    assert ev.pooled_window(torch.zeros(1, 3, 64, 96)).shape[-2:] == (64, 96)

@@ -23,7 +23,30 @@ def main(argv: list[str] | None = None) -> int:
                    help="override profile fields, e.g. --set max_epochs=3 batch=64")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    e = sub.add_parser("evaluate", help="evaluate a weight file with the paper's test protocol")
+    e.add_argument("--weights", required=True, help="a vgglib .safetensors file or a torchvision VGG .pth")
+    e.add_argument("--format", choices=["vgglib", "torchvision"], default=None,
+                   help="weight format (default: from the file suffix)")
+    source = e.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", help="a folder of class subfolders, e.g. ILSVRC-2012 val sorted by wnid")
+    source.add_argument("--synthetic", action="store_true", help="the tiny synthetic test set, to try the command")
+    e.add_argument("--method", default="dense", help="dense, multi-crop, dense+multi-crop or centre")
+    e.add_argument("--q", nargs="+", type=int, default=[256, 384, 512], help="test scales Q")
+    e.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
+    e.add_argument("--batch", type=int, default=16)
+
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        from .data import FolderImages, synthetic
+        from .evaluate import evaluate_weights
+
+        images = synthetic().test if args.synthetic else FolderImages(args.images)
+        if args.limit:
+            images = images.subset(list(range(min(args.limit, len(images)))))
+        table = evaluate_weights(args.weights, images, args.method, args.q, args.format, args.batch)
+        print(f"{args.method} evaluation of {args.weights} on {len(images)} images")
+        for name, errs in table.items():
+            print(f"  {name:>12}: top-1 {errs['top1']:6.2f}%   top-5 {errs['top5']:6.2f}%")
     if args.command == "train":
         from .data import profile_splits
         from .runs import RunStore

@@ -282,27 +282,37 @@ def spec_of(model: VGG) -> dict:
             "fc_width": model.layers[-2].out_ch, "dropout": model.dropout}
 
 
-def save_weights(model: VGG, path: str | Path) -> None:
-    """Save weights with safetensors, the builder arguments in its metadata."""
+def save_weights(model: VGG, path: str | Path, input_mean: tuple[float, ...] | None = None) -> None:
+    """Save weights with safetensors; the builder arguments, and the mean RGB the net was
+    trained to subtract, go in its metadata so the file alone can be evaluated."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"vgglib": json.dumps(spec_of(model))})
+    meta = {"vgglib": json.dumps(spec_of(model))}
+    if input_mean is not None:
+        meta["input_mean"] = json.dumps(list(input_mean))
+    save_file(state, str(path), metadata=meta)
 
 
-def load_weights(path: str | Path) -> VGG:
-    """Rebuild a model saved by :func:`save_weights` (no pickle, so no code runs on load)."""
+def weights_metadata(path: str | Path) -> dict:
+    """The metadata of a vgglib weight file (builder arguments, input mean)."""
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no weight file at {path}")
     with safe_open(str(path), "pt") as f:
-        meta = (f.metadata() or {}).get("vgglib")
-    if meta is None:
+        meta = f.metadata() or {}
+    if "vgglib" not in meta:
         raise ValueError(f"{path} has no vgglib metadata; for torchvision weights use from_torchvision()")
-    model = build(**json.loads(meta))
+    return {k: json.loads(v) for k, v in meta.items()}
+
+
+def load_weights(path: str | Path) -> VGG:
+    """Rebuild a model saved by :func:`save_weights` (no pickle, so no code runs on load)."""
+    from safetensors.torch import load_file
+
+    model = build(**weights_metadata(path)["vgglib"])
     model.load_state_dict(load_file(str(path)))
     return model
 

@@ -13,6 +13,7 @@ for multi-crop, so memory stays bounded whatever the grid.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from contextlib import contextmanager, nullcontext
 
 import torch
@@ -101,7 +102,13 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
 
     The class-score map is spatially averaged (the paper's "sum-pooling", taken as a mean so
     the scores keep the crop's scale), then soft-maxed; with ``flip`` the posteriors of the
-    image and its mirror image are averaged.  Needs Q ≥ the net's crop size."""
+    image and its mirror image are averaged.  Needs Q ≥ the net's crop size.
+
+    Five 2×2 poolings see only 32·⌊side/32⌋ pixels of a side; the rest would be dropped at
+    the bottom and right, biasing the net towards the top-left corner.  We drop it evenly
+    from both borders instead (:func:`pooled_window`).  The paper's Q values are multiples
+    of 32, so at its scale nothing is dropped along the smallest side; at 32-pixel crops
+    Q = 37 would otherwise mean a top-left crop."""
     if q < model.crop:
         raise ValueError(f"dense evaluation needs Q ≥ the crop size {model.crop}, got Q={q}; "
                          f"use multicrop_posteriors, which zero-pads")
@@ -113,11 +120,19 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
         return scores.float().mean(dim=(2, 3)).softmax(dim=1)
 
     def per_batch(batch: torch.Tensor) -> torch.Tensor:
-        x = _prepare(batch, q, normalise).to(device)
+        x = pooled_window(_prepare(batch, q, normalise)).to(device)
         p = posteriors(x)
         return (p + posteriors(x.flip(-1))) / 2 if flip else p
 
     return _run(model, images, batch_size, per_batch, progress, f"dense Q={q}")
+
+
+def pooled_window(x: torch.Tensor, stride: int = 32) -> torch.Tensor:
+    """The centred part of a (N, C, H, W) batch that the net's pooling grid covers exactly:
+    each side cut to a multiple of ``stride``, the surplus split between both borders."""
+    h, w = x.shape[-2:]
+    top, left = (h % stride) // 2, (w % stride) // 2
+    return x[..., top:top + h - h % stride, left:left + w - w % stride]
 
 
 def crop_offsets(size: int, crop: int, grid: int) -> list[int]:
@@ -289,3 +304,42 @@ def evaluate(model: nn.Module, images, normalise: Normalise, method: str, qs: Se
                        multicrop_posteriors(model, images, q, normalise, grid=grid, **kw))
 
     return multi_scale([at(q) for q in qs])
+
+
+# --------------------------------------------------------------------------- weight files
+
+def load_for_evaluation(path: str | Path, fmt: str | None = None) -> tuple[nn.Module, Normalise]:
+    """A net and *its own* input normalisation from a weight file.
+
+    ``vgglib`` (.safetensors): the mean RGB stored with the weights, subtracted on 0–255
+    pixels as the paper does.  ``torchvision`` (.pth state dict of vgg11/13/16/19): its
+    ImageNet mean/std on 0–1 pixels, which those weights were trained with."""
+    from .arch import from_torchvision, load_weights, weights_metadata
+    from .augment import TORCHVISION_NORMALISE
+
+    path = Path(path)
+    fmt = fmt or ("vgglib" if path.suffix == ".safetensors" else "torchvision")
+    if fmt == "vgglib":
+        meta = weights_metadata(path)
+        if "input_mean" not in meta:
+            raise ValueError(f"{path} stores no input mean; it was not saved by vgglib's training loop")
+        return load_weights(path), Normalise(tuple(meta["input_mean"]))
+    if fmt == "torchvision":
+        if not path.is_file():
+            raise FileNotFoundError(f"no weight file at {path}")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return from_torchvision(state), TORCHVISION_NORMALISE
+    raise ValueError(f"unknown weight format {fmt!r}; valid: vgglib, torchvision")
+
+
+def evaluate_weights(path: str | Path, images, method: str, qs: Sequence[int], fmt: str | None = None,
+                     batch_size: int = 16, progress: bool = True) -> dict:
+    """Top-1/top-5 error of a weight file at each Q and averaged over all Q (the paper's
+    multi-scale protocol when ``qs`` has three scales)."""
+    model, norm = load_for_evaluation(path, fmt)
+    per_q = {q: evaluate(model, images, norm, method, [q], batch_size=batch_size, progress=progress)
+             for q in qs}
+    out = {f"Q={q}": errors(p, images.labels) for q, p in per_q.items()}
+    if len(qs) > 1:
+        out["multi-scale"] = errors(multi_scale(list(per_q.values())), images.labels)
+    return out

@@ -184,7 +184,7 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
                       f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
     bar.close()
     if lead:
-        arch.save_weights(model.cpu(), run / "model.safetensors")
+        arch.save_weights(model.cpu(), run / "model.safetensors", stats.mean)
         write_json(run / "metrics.json", metrics)
         write_json(run / "done.json", {"epochs": epoch, "wall_s": wall(),
                                        "best_val_top1_err": 100.0 - sched.best,

@@ -1,0 +1,90 @@
+"""Training-step throughput at a profile: vgglib's whole step (data pipeline included) against
+the same net's model-only step on pre-made tensors.  Writes JSON and Markdown to out/bench/."""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from vgglib import arch
+from vgglib.augment import Augmenter, BatchLoader
+from vgglib.data import compute_stats, profile_splits
+from vgglib.profiles import get_profile
+from vgglib.results import hardware
+
+
+def step_fn(model: arch.VGG, opt: torch.optim.Optimizer, bf16: bool, channels_last: bool):
+    """One SGD step on a batch, with the profile's fast paths."""
+    def step(x: torch.Tensor, y: torch.Tensor) -> None:
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def measure(config: str, profile: str, steps: int, repeats: int) -> dict:
+    """Median images/s of the model-only step and of vgglib's step with its data pipeline."""
+    p = get_profile(profile)
+    splits = profile_splits(p)
+    stats = compute_stats(splits.train, max_images=5000)
+    loader = BatchLoader(splits.train, Augmenter(p.crop, (p.scale(256), p.scale(512)), stats), p.batch, seed=0)
+    model = arch.build(config, num_classes=10, width=p.width, crop=p.crop, fc_width=p.fc_width)
+    if p.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    step = step_fn(model, opt, p.bf16, p.channels_last)
+    x, y = next(loader.epoch(0))
+    for _ in range(3):
+        step(x, y)
+    model_only, with_data = [], []
+    for r in range(repeats):
+        t = time.perf_counter()
+        for _ in range(steps):
+            step(x, y)
+        model_only.append(steps * p.batch / (time.perf_counter() - t))
+        batches = loader.epoch(r + 1)
+        t = time.perf_counter()
+        for _, (xb, yb) in zip(range(steps), batches):
+            step(xb, yb)
+        with_data.append(steps * p.batch / (time.perf_counter() - t))
+    mo, wd = statistics.median(model_only), statistics.median(with_data)
+    return {"config": config, "profile": profile, "batch": p.batch, "model_only_img_s": round(mo, 1),
+            "vgglib_step_img_s": round(wd, 1), "ratio": round(wd / mo, 3), "bar": 0.9,
+            "meets_bar": wd / mo >= 0.9, "repeats": repeats, "steps_per_repeat": steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--configs", nargs="+", default=["A", "D", "E"])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default="out/bench")
+    args = parser.parse_args()
+    rows = [measure(c, args.profile, args.steps, args.repeats) for c in args.configs]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"hardware": hardware(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "throughput": rows}
+    (out / "throughput.json").write_text(json.dumps(report, indent=2))
+    lines = [f"# Training throughput ({args.profile} profile)", "", f"Hardware: {report['hardware']}, "
+             f"torch {report['torch']}, {report['threads']} threads; median of {args.repeats} repeats.", "",
+             "| config | model-only step (img/s) | vgglib step with data (img/s) | ratio | ≥ 0.9? |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['model_only_img_s']} | {r['vgglib_step_img_s']} | {r['ratio']} | "
+              f"{'yes' if r['meets_bar'] else 'NO'} |" for r in rows]
+    (out / "throughput.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
