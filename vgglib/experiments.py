@@ -51,6 +51,8 @@ class Study:
         key = (row, self.seed if seed is None else seed)
         if key not in self._models:
             model, run = ensure(row, self.profile, self.store, self.splits, key[1], self.progress)
+            if self.profile.channels_last:
+                model = model.to(memory_format=torch.channels_last)
             self._models[key] = (model.eval(), run)
         return self._models[key]
 
@@ -157,7 +159,7 @@ def training(study: Study, deep: str = "D/256") -> dict:
     """§3.1 at this profile: the learning curves of the init chain (A, then the deep net from
     A) beside the deep net trained from random init, and the deep net's test error."""
     started = time.time()
-    rows = ("A/256", deep, f"{deep}:normal")
+    rows = ("A/256", deep, f"{deep}:{study.profile.init}")
     curves = {}
     for row in rows:
         _, run = study.net(row)

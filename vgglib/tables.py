@@ -2,6 +2,8 @@
 runs, with the paper's own numbers beside ours and a plain verdict where they differ."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from torch import nn
 
@@ -221,8 +223,7 @@ def table7_frame(result7: dict, profile: str) -> pd.DataFrame:
 def claims_summary(frame: pd.DataFrame, column: str = "holds?") -> str:
     """One sentence counting how the paper's claims fared in a table's verdict column."""
     text = " ".join(str(v) for v in frame[column] if v != "—")
-    held, noise, failed = (text.count("holds") - text.count("does not hold"),
-                           text.count("within noise"), text.count("does not hold"))
+    held, noise, failed = text.count("holds"), text.count("within noise"), text.count("does not hold")
     total = held + noise + failed
     return (f"Of the {total} comparisons with a claim of the paper on this page, {held} hold, "
             f"{noise} are within seed noise, and {failed} do not hold at this scale.")
@@ -253,3 +254,35 @@ def init_scales(profile_name: str, config: str = "D") -> pd.DataFrame:
                      f"fan-in ({p.name})": layer.fan_in, "σ (paper)": p.init_std,
                      f"σ ({p.name})": sigma, "gain fan-in·σ² (both)": layer.fan_in * sigma ** 2})
     return pd.DataFrame(rows).set_index("layer")
+
+
+def init_attenuation() -> pd.DataFrame:
+    """How much each init shrinks the signal's variance through a whole net at the paper's size:
+    the product over weight layers of fan-in·Var(w)/2 (the /2 for the ReLU), as a power of ten.
+    Tiny factors mean vanishing activations and gradients: why deep nets needed A's weights."""
+    rows = []
+    for config in ("A", "B", "C", "D", "E"):
+        normal = glorot = 0.0
+        for layer in arch.plan(config):
+            if layer.kind in ("conv", "fc"):
+                fan_out = layer.out_ch * layer.k * layer.k
+                normal += math.log10(layer.fan_in * 0.01 ** 2 / 2)
+                glorot += math.log10(2 * layer.fan_in / (layer.fan_in + fan_out) / 2)
+        rows.append({"config": config, "weight layers": sum(lay.kind in ("conv", "fc") for lay in arch.plan(config)),
+                     "log10 variance factor, N(0, 0.01²)": round(normal, 1),
+                     "log10 variance factor, Glorot": round(glorot, 1)})
+    return pd.DataFrame(rows).set_index("config")
+
+
+def dense_positions(profile_name: str, qs: tuple[int, ...] = (224, 256, 288, 352, 384, 416, 512)) -> pd.DataFrame:
+    """How many crop-sized windows one dense pass averages at each test scale Q (smallest side
+    only): the paper's nets at 224 against a profile's.  The output stride is 32 pixels at every
+    scale, so a 32-pixel analogue sweeps far fewer windows than the paper's 224-pixel nets."""
+    p = profiles()[profile_name]
+    rows = []
+    for q in qs:
+        ours = p.scale(q)
+        rows.append({"Q (paper units)": q, "windows per side, paper": (q - 224) // 32 + 1,
+                     f"Q at {p.name} (px)": ours,
+                     f"windows per side, {p.name}": ours // 32 - p.crop // 32 + 1})
+    return pd.DataFrame(rows).set_index("Q (paper units)")
