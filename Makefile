@@ -18,7 +18,7 @@ NB_PARAMS := -p profile $(PROFILE) $(if $(DATA),-p data_root $(DATA))
 TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table6_fusion table7_state_of_the_art
 CHAPTERS := architecture training $(TABLES)
 
-.PHONY: venv test book serve lab clean reproduce-table1 reproduce-table2 \
+.PHONY: venv test book serve lab bench clean reproduce-table1 reproduce-table2 \
 	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7
 
 # The environment: .venv with the pinned dependencies and a Jupyter kernel living inside it.
@@ -71,6 +71,9 @@ serve: book
 lab: $(STAMP)
 	$(PY) -m pip install -q jupyterlab
 	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(PY) bench/throughput.py --profile $(PROFILE) --out out/bench
 
 clean:
 	rm -rf book/_build $(NB_OUT)

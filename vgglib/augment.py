@@ -250,7 +250,8 @@ class BatchLoader:
         order = self.order(epoch)
         if self.workers > 0 and not self.images.uniform:
             steps = _Steps(self, epoch, order, start_step)
-            yield from DataLoader(steps, batch_size=None, num_workers=self.workers)
+            yield from DataLoader(steps, batch_size=None, num_workers=self.workers,
+                                  pin_memory=torch.cuda.is_available(), prefetch_factor=4)
         else:
             for step in range(start_step, self.steps_per_epoch):
                 yield self.batch(epoch, step, order)

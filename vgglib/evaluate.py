@@ -52,9 +52,9 @@ def _groups(images, chunk: int, progress: bool, desc: str) -> Iterator[tuple[lis
     n = len(images)
     starts = range(0, n, chunk)
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
-        starts = tqdm(starts, desc=desc, unit="batch")
+        starts = tqdm(starts, desc=desc, unit="batch", mininterval=2, leave=False)
     for start in starts:
         idx = list(range(start, min(start + chunk, n)))
         batch, _ = images.load(idx)

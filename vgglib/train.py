@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
@@ -149,7 +149,8 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         net.train()
         t0, step = time.perf_counter(), start_step
         steps = tqdm(loader.epoch(epoch, start_step), total=loader.steps_per_epoch, initial=start_step,
-                     leave=False, desc=f"epoch {epoch + 1}", disable=not (progress and lead))
+                     leave=False, desc=f"epoch {epoch + 1}", mininterval=2,
+                     disable=not (progress and lead))
         for x, y in steps:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if s["channels_last"]:
@@ -161,7 +162,7 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
             loss.backward()
             opt.step()
             loss_sum, seen, step = loss_sum + loss.item() * len(y), seen + len(y), step + 1
-            steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{sched.lr:.0e}")
+            steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{sched.lr:.0e}", refresh=False)
             if step % profile.ckpt_every_steps == 0 and step < loader.steps_per_epoch:
                 checkpoint(epoch, step)
         epoch_time = time.perf_counter() - t0
