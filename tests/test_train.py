@@ -61,6 +61,7 @@ def test_rows_and_the_init_chain_as_data():
     assert Row.parse("D/384").parent() == (Row("D", 256), "all")
     assert Row.parse("E/256-512").parent() == (Row("E", 384), "all")
     assert Row.parse("A/256").parent() == (None, ())
+    assert Row.parse("B-5x5/256").parent() == (None, ())
     assert Row.parse("D/256:glorot").parent() == (None, ())
     assert str(Row.parse("C/256-512")) == "C/256-512"
     with pytest.raises(ValueError, match="cannot read row"):

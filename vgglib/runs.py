@@ -16,10 +16,11 @@ from .profiles import Profile
 NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "dataset", "val_size",
               "train_limit", "test_limit")
 #: Paper §3.1, as data: a row's parent and the layers it takes from it ("all" = every layer).
-#: A and A-LRN start from random init; B–E from A's first four convs and three FCs; the
-#: §4.1 shallow net shares only A's FC shapes.  S=384 starts from S=256, jittered from S=384.
-CHAIN_FROM_256 = {"B": INIT_FROM_A, "C": INIT_FROM_A, "D": INIT_FROM_A, "E": INIT_FROM_A,
-                  "B-5x5": ("fc6", "fc7", "fc8")}
+#: A and A-LRN start from random init; B–E from A's first four convs and three FCs.  The
+#: §4.1 shallow net (8 weight layers, shallower than A) starts from random init like A: the
+#: paper does not say, and copying A's FC layers onto fresh 5×5 convs made it diverge in its
+#: first epoch at the quick scale.  S=384 starts from S=256, jittered from S=384.
+CHAIN_FROM_256 = {"B": INIT_FROM_A, "C": INIT_FROM_A, "D": INIT_FROM_A, "E": INIT_FROM_A}
 FINETUNE_PARENT = {384: 256, (256, 512): 384}
 
 Scale = int | tuple[int, int]
