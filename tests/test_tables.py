@@ -57,3 +57,12 @@ def test_init_scales_keep_the_gain():
     t = tables.init_scales("quick")
     full = t["fan-in (paper)"] * t["σ (paper)"] ** 2
     assert (abs(t["gain fan-in·σ² (both)"] - full) < 1e-9).all()
+
+
+def test_provenance_line_names_profile_hardware_and_training_time():
+    from vgglib.results import provenance_line
+
+    prov = {"profile": "quick", "hardware": "2 cores", "commit": "abc", "date": "today", "wall_s": 90.0}
+    assert provenance_line(prov).endswith("in 1.5 minutes.")
+    line = provenance_line({**prov, "nets": 3, "nets_train_s": 600.0})
+    assert "its 3 nets took 10.0 minutes to train" in line

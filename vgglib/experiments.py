@@ -83,9 +83,12 @@ class Study:
                 "Q_px": [self.profile.scale(q) for q in qs]}
 
     def record(self, started: float, **extra) -> dict:
-        """Provenance for a results file, with the data set and the seeds used."""
+        """Provenance for a results file: the data set, the seed, and the training time of the
+        nets used (recorded when each was trained, so a rerun on a warm store still shows it)."""
+        train_s = sum(json.loads((run / "done.json").read_text())["wall_s"] for _, run in self._models.values())
         return provenance(self.profile.name, started, dataset=dataset_id(self.splits),
-                          test_images=len(self.splits.test), seed=self.seed, **extra)
+                          test_images=len(self.splits.test), seed=self.seed,
+                          nets=len(self._models), nets_train_s=round(train_s, 1), **extra)
 
 
 def scale_of(row: str) -> int | tuple[int, int]:

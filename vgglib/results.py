@@ -83,6 +83,9 @@ def load_result(name: str, directory: Path) -> dict:
 def provenance_line(prov: dict) -> str:
     """One sentence for a page: profile, hardware, commit, date, wall time."""
     minutes = prov.get("wall_s", 0) / 60
-    return (f"Produced at the `{prov['profile']}` profile on {prov['hardware']} at commit "
+    line = (f"Produced at the `{prov['profile']}` profile on {prov['hardware']} at commit "
             f"`{prov['commit']}` on {prov['date']} (torch {prov.get('torch', '?')}), "
-            f"in {minutes:.1f} minutes.")
+            f"in {minutes:.1f} minutes")
+    if "nets_train_s" in prov:
+        line += f"; its {prov['nets']} nets took {prov['nets_train_s'] / 60:.1f} minutes to train"
+    return line + "."
