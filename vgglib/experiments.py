@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from . import evaluate, paper
-from .arch import VGG, load_weights
+from .arch import VGG
 from .augment import Normalise
 from .data import Splits, cached_stats
 from .profiles import Profile
