@@ -230,14 +230,19 @@ class BatchLoader:
     def batch(self, epoch: int, step: int,
               order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's (inputs, labels) of one step; ``order`` is the epoch's permutation."""
+        idx, geometry = self.draw(epoch, step, order)
+        images, labels = self.images.load(idx)
+        return self.augmenter(images, geometry), labels
+
+    def draw(self, epoch: int, step: int, order: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """This rank's image indices of one step and their augmentation geometry."""
         if order is None:
             order = self.order(epoch)
         idx = order[step * self.batch_size:(step + 1) * self.batch_size]
         geometry = self.augmenter.sample(self.batch_size, seeded_generator(self.seed, epoch, step))
         share = self.batch_size // self.world
         lo, hi = self.rank * share, (self.rank + 1) * share
-        images, labels = self.images.load(idx[lo:hi])
-        return self.augmenter(images, slice_geometry(geometry, lo, hi)), labels
+        return idx[lo:hi], slice_geometry(geometry, lo, hi)
 
     def order(self, epoch: int) -> torch.Tensor:
         """The permutation of the training images in ``epoch``."""

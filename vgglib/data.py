@@ -159,7 +159,28 @@ def decode_file(path: str | Path) -> torch.Tensor:
             raise ImageReadError(f"cannot decode image file {path}: {second}") from first
 
 
-class FolderImages(ImageSet):
+class FileImages(ImageSet):
+    """Image files listed explicitly with one label each, decoded lazily, one file per
+    ``load`` item (VOC's image-set lists; the base of :class:`FolderImages`)."""
+
+    def __init__(self, paths: Sequence[str | Path], labels: Sequence[int], classes: Sequence[str]):
+        self.paths = [str(p) for p in paths]
+        self._labels = torch.as_tensor(labels, dtype=torch.int64)
+        self.classes = list(classes)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self._labels
+
+    def load(self, indices: Indices) -> tuple[list[torch.Tensor], torch.Tensor]:
+        idx = _as_index(indices)
+        return [decode_file(self.paths[i]) for i in idx.tolist()], self._labels[idx]
+
+
+class FolderImages(FileImages):
     """An ImageFolder tree ``root/<class>/<file>`` decoded lazily, one file per ``load`` item.
 
     ``classes`` fixes the class list (and so the label numbers), e.g. to give a validation
@@ -190,19 +211,7 @@ class FolderImages(ImageSet):
         if not paths:
             raise ValueError(f"no images in {self.root} (class folders found: {found[:5]}); "
                              f"expected {self.LAYOUT}")
-        self.paths = paths
-        self._labels = torch.tensor(labels, dtype=torch.int64)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    @property
-    def labels(self) -> torch.Tensor:
-        return self._labels
-
-    def load(self, indices: Indices) -> tuple[list[torch.Tensor], torch.Tensor]:
-        idx = _as_index(indices)
-        return [decode_file(self.paths[i]) for i in idx.tolist()], self._labels[idx]
+        super().__init__(paths, labels, self.classes)
 
 
 @dataclass

@@ -29,7 +29,7 @@ METHODS = ("dense", "multi-crop", "dense+multi-crop", "centre")
 # --------------------------------------------------------------------------- plumbing
 
 @contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
+def eval_mode(model: nn.Module) -> Iterator[None]:
     """Evaluate with dropout off and no autograd, restoring the model's training flag after."""
     was_training = model.training
     model.eval()
@@ -40,7 +40,7 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def _device(model: nn.Module) -> torch.device:
+def device_of(model: nn.Module) -> torch.device:
     """The device holding the model's weights (inputs are moved there)."""
     return next(model.parameters()).device
 
@@ -74,7 +74,7 @@ def _run(model: nn.Module, images, chunk: int, per_batch: Callable[[torch.Tensor
     if chunk < 1:
         raise ValueError(f"batch_size must be positive, got {chunk}")
     out: torch.Tensor | None = None
-    with _eval_mode(model):
+    with eval_mode(model):
         for idx, batch in _groups(images, chunk, progress, desc):
             p = per_batch(batch).float().cpu()
             if out is None:
@@ -83,7 +83,7 @@ def _run(model: nn.Module, images, chunk: int, per_batch: Callable[[torch.Tensor
     return out if out is not None else torch.empty(0, len(images.classes))
 
 
-def _autocast(device: torch.device, enabled: bool):
+def bf16_autocast(device: torch.device, enabled: bool):
     """bf16 autocast on the model's device when asked (CPU or GPU), else a no-op."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
 
@@ -112,10 +112,10 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
     if q < model.crop:
         raise ValueError(f"dense evaluation needs Q ≥ the crop size {model.crop}, got Q={q}; "
                          f"use multicrop_posteriors, which zero-pads")
-    device = _device(model)
+    device = device_of(model)
 
     def posteriors(x: torch.Tensor) -> torch.Tensor:
-        with _autocast(device, autocast):
+        with bf16_autocast(device, autocast):
             scores = model.score_map(x)
         return scores.float().mean(dim=(2, 3)).softmax(dim=1)
 
@@ -166,14 +166,14 @@ def multicrop_posteriors(model: nn.Module, images, q: int, normalise: Normalise,
     50 crops per scale).  The paper zero-pads crops at the borders; our crops lie inside the
     image whenever Q ≥ crop, so padding only happens for Q < crop: the rescaled image, already
     normalised (mean-subtracted, so zero is the mean colour), is zero-padded to the crop."""
-    device, c = _device(model), model.crop
+    device, c = device_of(model), model.crop
     per_image = grid * grid
     chunk = max(1, batch_size // per_image)
 
     def posteriors(crops: torch.Tensor) -> torch.Tensor:
         outs = []
         for part in crops.split(batch_size):
-            with _autocast(device, autocast):
+            with bf16_autocast(device, autocast):
                 outs.append(model(part.to(device)).float().softmax(dim=1))
         return torch.cat(outs)
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
 from .data import Splits, cached_stats
-from .runs import Row, RunSpec, RunStore, make_spec, write_json
+from .runs import Row, RunSpec, RunStore, Scale, make_spec, write_json
 from .profiles import Profile
 
 
@@ -86,33 +86,71 @@ def save_checkpoint(path: Path, **state) -> None:
     os.replace(tmp, path)
 
 
+class Classification:
+    """The paper's task (§3.1): class labels, the multinomial logistic loss, and top-1 error
+    on the validation split as the learning-rate signal.  ``train`` runs any object with these
+    methods; localisation (Appendix A) is the other one."""
+
+    metric = "val_top1_err"
+
+    def __init__(self, splits: Splits, parent: arch.VGG | None = None):
+        self.splits, self.parent = splits, parent
+
+    def scale(self, spec: RunSpec) -> Scale:
+        """The training scale S (or [Smin, Smax]) in paper pixels."""
+        return Row.parse(spec.row).scale
+
+    def build(self, spec: RunSpec) -> arch.VGG:
+        """The initial net: untrained, then the layers the init chain copies from the parent."""
+        model = build_for(spec, len(self.splits.train.classes))
+        if self.parent is not None:
+            if spec.copy == "all":
+                model.load_state_dict(self.parent.state_dict())
+            else:
+                arch.init_from(model, self.parent, tuple(spec.copy))
+        return model
+
+    def parameters(self, model: arch.VGG) -> list[torch.nn.Parameter]:
+        """The weights SGD updates: all of them."""
+        return list(model.parameters())
+
+    def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BatchLoader:
+        """The seeded training batches: (inputs, labels)."""
+        return BatchLoader(self.splits.train, augmenter, spec.settings["batch"], spec.seed, rank, world, workers)
+
+    def loss(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Multinomial logistic regression (soft-max cross-entropy)."""
+        return F.cross_entropy(output, labels)
+
+    def val_error(self, model: arch.VGG, norm: Normalise, q: int, profile: Profile) -> float:
+        """Top-1 error (%) on the validation split (see :func:`validate`)."""
+        return validate(model, self.splits, norm, q, profile)
+
+
 def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
-          parent: arch.VGG | None = None, progress: bool = True) -> arch.VGG:
-    """Train (or resume, or reuse) the run of ``spec``; returns the trained model."""
+          parent: arch.VGG | None = None, progress: bool = True,
+          task: Classification | None = None) -> arch.VGG:
+    """Train (or resume, or reuse) the run of ``spec``; returns the trained model.  ``task``
+    defaults to :class:`Classification` of ``splits`` from ``parent``."""
+    task = task or Classification(splits, parent)
     rank, world = distributed()
     run = store.path(spec)
     if (run / "done.json").exists():
         return arch.load_weights(run / "model.safetensors")
     s = spec.settings
     device = device_for(rank)
-    scale = Row.parse(spec.row).scale
+    scale = task.scale(spec)
     train_scale = (profile.scale(scale[0]), profile.scale(scale[1])) if isinstance(scale, tuple) \
         else profile.scale(scale)
-    stats = cached_stats(splits.train, store.data_dir(spec.dataset) / "stats.json")
+    stats = cached_stats(splits.train, store.data_dir(dataset_id(splits)) / "stats.json")
     norm = Normalise(stats.mean)
-    loader = BatchLoader(splits.train, Augmenter(s["crop"], train_scale, stats, norm),
-                         s["batch"], spec.seed, rank, world, workers=profile.workers)
+    loader = task.loader(Augmenter(s["crop"], train_scale, stats, norm), spec, rank, world, profile.workers)
 
-    model = build_for(spec, len(splits.train.classes))
-    if parent is not None:
-        if spec.copy == "all":
-            model.load_state_dict(parent.state_dict())
-        else:
-            arch.init_from(model, parent, tuple(spec.copy))
+    model = task.build(spec)
     model.to(device)
     if s["channels_last"]:
         model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=s["momentum"],
+    opt = torch.optim.SGD(task.parameters(model), lr=spec.lr, momentum=s["momentum"],
                           weight_decay=s["weight_decay"])
     sched = PlateauSchedule(spec.lr, s["decays"], s["patience"])
     epoch, start_step, metrics, elapsed = 0, 0, [], 0.0
@@ -151,28 +189,29 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         steps = tqdm(loader.epoch(epoch, start_step), total=loader.steps_per_epoch, initial=start_step,
                      leave=False, desc=f"epoch {epoch + 1}", mininterval=2,
                      disable=not (progress and lead))
-        for x, y in steps:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        for x, *targets in steps:
+            x = x.to(device, non_blocking=True)
+            targets = [t.to(device, non_blocking=True) for t in targets]
             if s["channels_last"]:
                 x = x.contiguous(memory_format=torch.channels_last)
             torch.manual_seed(derived_seed(spec.seed, epoch, step, rank))
             with amp:
-                loss = F.cross_entropy(net(x), y)
+                loss = task.loss(net(x), *targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum, seen, step = loss_sum + loss.item() * len(y), seen + len(y), step + 1
+            loss_sum, seen, step = loss_sum + loss.item() * len(x), seen + len(x), step + 1
             steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{sched.lr:.0e}", refresh=False)
             if step % profile.ckpt_every_steps == 0 and step < loader.steps_per_epoch:
                 checkpoint(epoch, step)
         epoch_time = time.perf_counter() - t0
-        val_err = validate(model, splits, norm, q_val, profile) if lead else 0.0
+        val_err = task.val_error(model, norm, q_val, profile) if lead else 0.0
         if world > 1:
             t = torch.tensor([val_err], device=device)
             dist.broadcast(t, 0)
             val_err = t.item()
         row = {"epoch": epoch + 1, "lr": sched.lr, "train_loss": loss_sum / max(seen, 1),
-               "val_top1_err": val_err, "images_per_s": (loader.steps_per_epoch - start_step)
+               task.metric: val_err, "images_per_s": (loader.steps_per_epoch - start_step)
                * s["batch"] / max(epoch_time, 1e-9), "epoch_s": epoch_time, "wall_s": wall()}
         row["schedule"] = sched.step(100.0 - val_err)
         metrics.append(row)
@@ -181,14 +220,14 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         bar.update(1)
         if lead:
             bar.write(f"{spec.row} epoch {row['epoch']:>2}: loss {row['train_loss']:.3f}  "
-                      f"val top-1 err {val_err:5.2f}%  lr {row['lr']:.0e}  "
+                      f"{task.metric} {val_err:5.2f}%  lr {row['lr']:.0e}  "
                       f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
     bar.close()
     if lead:
         arch.save_weights(model.cpu(), run / "model.safetensors", stats.mean)
         write_json(run / "metrics.json", metrics)
         write_json(run / "done.json", {"epochs": epoch, "wall_s": wall(),
-                                       "best_val_top1_err": 100.0 - sched.best,
+                                       f"best_{task.metric}": 100.0 - sched.best,
                                        "stopped_by": "schedule" if sched.stopped else "epoch cap"})
         ckpt.unlink(missing_ok=True)
     if world > 1:
