@@ -25,3 +25,73 @@ def test_throughput_bench_writes_both_reports(tmp_path):
     rows = json.loads((tmp_path / "throughput.json").read_text())["throughput"]
     assert rows[0]["config"] == "A" and rows[0]["model_only_img_s"] > 0 and rows[0]["ratio"] > 0
     assert "| A |" in (tmp_path / "throughput.md").read_text()
+
+
+SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory")
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    """The benchmark driver run once at toy sizes: (bench.json as a dict, bench.md as text)."""
+    out = tmp_path_factory.mktemp("bench")
+    snapshot = ROOT / "results" / "smoke" / "bench.json"
+    existed = snapshot.exists()
+    subprocess.run([sys.executable, "bench/bench.py", "--tiny", "--out", str(out)], check=True, cwd=ROOT,
+                   capture_output=True)
+    assert snapshot.exists() == existed, "a --tiny run must not write the committed snapshot"
+    return json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text()
+
+
+def rows(report, key, index=0):
+    return report["sections"][key]["tables"][index]["rows"]
+
+
+def test_bench_driver_reports_every_section_with_units(tiny_report):
+    report, md = tiny_report
+    assert report["tiny"] and report["hardware"] and report["torch"] and report["threads"] > 0
+    for n, key in enumerate(SECTIONS, start=1):
+        sec = report["sections"][key]
+        assert sec["item"] == n and sec["title"].startswith(f"{n}. ")
+        assert f"## {sec['title']}" in md
+        for tab in sec["tables"]:
+            assert tab["rows"] and tab["units"]
+            for row in tab["rows"]:
+                for column in tab["units"]:
+                    value = row.get(column)
+                    assert value is None or isinstance(value, (int, float)), (key, column, value)
+
+
+def test_bench_driver_figures_are_positive_and_consistent(tiny_report):
+    report, _ = tiny_report
+    t = rows(report, "throughput")[0]
+    assert t["model_only_img_s"] > 0 and t["vgglib_step_img_s"] > 0
+    tv = rows(report, "torchvision")[0]
+    assert min(tv["forward_vgglib"], tv["forward_torchvision"], tv["train_vgglib"], tv["train_torchvision"]) > 0
+    assert tv["max_logit_difference"] < 1e-3, "torchvision's net with vgglib's weights computes the same function"
+    paths = {r["path"]: r for r in rows(report, "fast_paths")}
+    assert paths["fp32 eager"]["images_per_s"] > 0 and paths["fp32 eager"]["speedup"] == 1
+    assert paths["bf16 + channels-last"]["images_per_s"] > 0
+    assert 0 <= paths["bf16 + channels-last"]["top1_error"] <= 100
+    assert paths["bf16 + channels-last + compile"]["decision"].startswith("not measured")
+    for r in rows(report, "eval_cost"):
+        assert r["dense_ms"] > 0 and r["multicrop_ms"] > 0 and r["macs_ratio"] > 1
+    assert all(r["images_per_s_per_core"] > 0 for r in rows(report, "pipeline"))
+    assert all(r["cores_needed"] >= 1 for r in rows(report, "pipeline", 1))
+    assert rows(report, "memory")[0]["peak_rss"] > 0
+    for r in rows(report, "memory", 1):
+        assert r["measured_per_image"] == pytest.approx(r["analytic_per_image"], rel=0.05)
+    assert all(r["max_batch"] > 256 for r in rows(report, "memory", 2))
+
+
+def test_performance_page_helpers_read_the_report(tiny_report):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import summary
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    report, _ = tiny_report
+    tables = summary.frames(report)
+    assert set(tables) == set(SECTIONS)
+    assert any("(images/s)" in c for c in tables["throughput"][0][1].columns)
+    bars = summary.throughput_bars(report)
+    assert set(bars["item"]) == {1, 3} and (bars["images_per_s"] > 0).all()

@@ -1,0 +1,46 @@
+"""Shared pieces of the benchmark sections: timing, thread settings and the report's shape
+(a section holds tables; a table holds rows and the unit of every numeric column)."""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+
+
+def seconds(fn: Callable[[], object]) -> float:
+    """Wall time of one call of ``fn``, in seconds."""
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def median(values: list[float]) -> float:
+    """The median, the figure every section reports for its repeats."""
+    return statistics.median(values)
+
+
+@contextmanager
+def threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads (None: unchanged), restoring the setting after."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def table(caption: str, units: dict[str, str], rows: list[dict]) -> dict:
+    """One table of a section: ``units`` names the unit of each numeric column."""
+    return {"caption": caption, "units": units, "rows": rows}
+
+
+def section(item: int, title: str, settings: dict, tables: list[dict], notes: list[str],
+            started: float) -> dict:
+    """One numbered section of the report, with its settings, notes and wall time."""
+    return {"item": item, "title": f"{item}. {title}", "settings": settings, "tables": tables,
+            "notes": notes, "elapsed_s": round(time.perf_counter() - started, 1)}

@@ -1,0 +1,102 @@
+"""Item 4 of the report: what the paper's two test protocols cost per image with net D, dense
+multi-scale (three Q, flips) against 150-crop multi-crop (5×5 grid, flips, three Q), at the
+profile's size and at the paper's 224-pixel size, through vgglib.evaluate."""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from common import median, seconds, section, table
+from pipeline import PHOTO_HW, photo
+from vgglib import arch, evaluate
+from vgglib.augment import Normalise, rescaled_size
+from vgglib.data import ImageSet, TensorImages
+from vgglib.profiles import Profile
+
+#: The paper's test scales Q for the jittered nets (§3.2, Table 4), in its 224-pixel units.
+PAPER_Q = (256, 384, 512)
+GRID, FLIPS = 5, 2
+
+
+def dense_macs(config: str, images_hw: tuple[int, int], qs: list[int], **kw) -> int:
+    """Multiply-adds of dense evaluation of one h×w image at every Q, with its flip."""
+    total = 0
+    for q in qs:
+        h, w = rescaled_size(*images_hw, q)
+        total += FLIPS * arch.multiply_adds(config, (h - h % 32, w - w % 32), **kw)
+    return total
+
+
+def multicrop_macs(config: str, qs: list[int], **kw) -> int:
+    """Multiply-adds of the paper's multi-crop evaluation of one image (grid² crops × flips × Q)."""
+    return len(qs) * GRID * GRID * FLIPS * arch.multiply_adds(config, kw["crop"], **kw)
+
+
+def measure(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int], repeats: int, batch: int,
+            autocast: bool, subset_grid: int | None) -> dict:
+    """Median ms/image of dense and of multi-crop evaluation over ``images``.  With ``subset_grid``
+    multi-crop is timed on a ``subset_grid``² grid without flips at each Q and its per-crop cost
+    extrapolated to the 150 crops."""
+    dense, multi = [], []
+    crops_timed = len(qs) * (subset_grid ** 2 if subset_grid else GRID * GRID * FLIPS)
+    for _ in range(repeats):
+        dense.append(seconds(lambda: evaluate.evaluate(model, images, norm, "dense", qs, batch_size=batch,
+                                                      autocast=autocast)))
+        if subset_grid:
+            t = seconds(lambda: [evaluate.multicrop_posteriors(model, images, q, norm, grid=subset_grid,
+                                                               flip=False, batch_size=batch, autocast=autocast)
+                                 for q in qs])
+        else:
+            t = seconds(lambda: evaluate.evaluate(model, images, norm, "multi-crop", qs, grid=GRID,
+                                                  batch_size=batch, autocast=autocast))
+        multi.append(t * len(qs) * GRID * GRID * FLIPS / crops_timed)
+    n = len(images)
+    d, m = 1000 * median(dense) / n, 1000 * median(multi) / n
+    return {"dense_ms": round(d, 2), "multicrop_ms": round(m, 2), "ratio": round(m / d, 2),
+            "crops_timed_per_image": crops_timed, "extrapolated": bool(subset_grid)}
+
+
+def section_4(p: Profile, val: ImageSet, full: Profile, profile_images: int, full_images: int,
+              profile_repeats: int, full_repeats: int, full_qs: tuple[int, ...], full_subset_grid: int) -> dict:
+    """Item 4 of the report: evaluation cost per image at the profile's size (net D at the
+    profile's width on its validation images) and at 224 (full D on photo-sized images)."""
+    started = time.perf_counter()
+    rows = []
+    torch.manual_seed(0)
+    small = arch.build("D", num_classes=len(val.classes), width=p.width, crop=p.crop, fc_width=p.fc_width)
+    images = val.subset(range(profile_images))
+    qs = [p.scale(q) for q in PAPER_Q]
+    kw = dict(num_classes=len(val.classes), width=p.width, crop=p.crop, fc_width=p.fc_width)
+    hw = tuple(images.load([0])[0].shape[-2:])
+    row = measure(small, images, Normalise((128.0,) * 3), qs, profile_repeats, p.eval_batch, p.bf16, None)
+    rows.append({"size": f"{p.name} profile: D width {p.width}, {p.crop} crop, {hw[0]}×{hw[1]} images",
+                 "qs": ", ".join(map(str, qs)), "images": profile_images, **row,
+                 "macs_ratio": round(multicrop_macs("D", qs, **kw) / dense_macs("D", hw, qs, **kw), 2)})
+    big = arch.build("D", num_classes=1000)
+    g = torch.Generator().manual_seed(0)
+    photos = TensorImages(torch.stack([photo(*PHOTO_HW, g) for _ in range(full_images)]),
+                          torch.zeros(full_images, dtype=torch.long), ["photo"])
+    full_kw = dict(num_classes=1000, crop=224)
+    qs_full = list(full_qs)
+    row = measure(big, photos, Normalise((124.0, 116.0, 104.0)), qs_full, full_repeats, 8, full.bf16,
+                  full_subset_grid)
+    rows.append({"size": f"paper's size: full D, 224 crop, {PHOTO_HW[1]}×{PHOTO_HW[0]} images",
+                 "qs": ", ".join(map(str, qs_full)), "images": full_images, **row,
+                 "macs_ratio": round(multicrop_macs("D", qs_full, **full_kw)
+                                     / dense_macs("D", PHOTO_HW, qs_full, **full_kw), 2)})
+    units = {"images": "images", "dense_ms": "ms/image", "multicrop_ms": "ms/image", "ratio": "× dense",
+             "crops_timed_per_image": "crops", "macs_ratio": "× dense"}
+    notes = [f"Dense: vgglib.evaluate.evaluate(method='dense') at the three Q with flips (the net applied "
+             f"convolutionally to the whole image, its score map averaged). Multi-crop: {GRID}×{GRID} crops × "
+             f"{FLIPS} flips × 3 Q = {3 * GRID * GRID * FLIPS} crops per image (§3.2). bf16 autocast as each "
+             f"profile evaluates (profile: {p.bf16}, full: {full.bf16}); median of {profile_repeats} "
+             f"(profile) and {full_repeats} (224) repeats; one CPU process at torch's default threads.",
+             f"At 224 the multi-crop figure is extrapolated: {full_subset_grid}×{full_subset_grid} crops without "
+             f"flips were timed at each Q and the per-crop time multiplied by {3 * GRID * GRID * FLIPS} "
+             f"(150 × full D on 2 cores would take minutes per image).",
+             "macs ratio: the same ratio from multiply-adds (vgglib.arch.multiply_adds), the cost in "
+             "arithmetic alone; the paper notes multi-crop's cost is what makes dense evaluation the default."]
+    return section(4, "Evaluation cost per image: dense multi-scale against 150-crop multi-crop",
+                   {"profile": p.name, "paper_q": list(PAPER_Q), "grid": GRID, "flips": FLIPS},
+                   [table("Evaluation time per image", units, rows)], notes, started)

@@ -1,0 +1,94 @@
+"""The benchmark report as people read it: Markdown for out/bench/bench.md, and pandas tables
+and a throughput figure for the book's performance page.  Reads only the report's JSON."""
+from __future__ import annotations
+
+import pandas as pd
+
+#: The report's sections, in order, by their key in bench.json.
+SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory")
+
+
+def header(report: dict) -> str:
+    """One sentence: where, with what and when the report was measured."""
+    line = (f"Measured on {report['hardware']} ({report['threads']} torch threads), torch {report['torch']}, "
+            f"torchvision {report['torchvision']}, at the `{report['profile']}` profile, commit "
+            f"`{report['commit']}`, {report['date']}; the whole run took {report['wall_s'] / 60:.1f} minutes.")
+    if report["tiny"]:
+        line += " **Tiny sizes: a smoke run of the code, not a measurement.**"
+    return line
+
+
+def _label(column: str, units: dict[str, str]) -> str:
+    """A column heading: its name in words, with its unit."""
+    words = column.replace("_", " ")
+    return f"{words} ({units[column]})" if units.get(column, words) != words else words
+
+
+def frame(tab: dict) -> pd.DataFrame:
+    """One report table as a DataFrame, its headings carrying the units."""
+    df = pd.DataFrame(tab["rows"])
+    return df.rename(columns={c: _label(c, tab["units"]) for c in df.columns})
+
+
+def frames(report: dict) -> dict[str, list[tuple[str, pd.DataFrame]]]:
+    """Every section's tables as (caption, DataFrame), by section key."""
+    return {key: [(t["caption"], frame(t)) for t in report["sections"][key]["tables"]]
+            for key in SECTIONS if key in report["sections"]}
+
+
+def _cell(value: object) -> str:
+    """A value as a Markdown table cell."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}".rstrip("0").rstrip(".")
+    return str(value).replace("|", "/")
+
+
+def markdown_table(tab: dict) -> list[str]:
+    """One report table in Markdown."""
+    columns = list(dict.fromkeys(k for row in tab["rows"] for k in row))
+    lines = ["| " + " | ".join(_label(c, tab["units"]) for c in columns) + " |",
+             "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in tab["rows"]]
+    return lines
+
+
+def section_notes(report: dict, key: str) -> str:
+    """A section's heading and notes in Markdown, for the book page."""
+    sec = report["sections"][key]
+    return "\n".join([f"### {sec['title']}", "", *[f"- {note}" for note in sec["notes"]]])
+
+
+def markdown(report: dict) -> str:
+    """The whole report in Markdown: a header, then each section's tables and notes."""
+    lines = ["# vgglib benchmark", "", header(report), ""]
+    for key in SECTIONS:
+        if key not in report["sections"]:
+            continue
+        sec = report["sections"][key]
+        lines += [f"## {sec['title']}", ""]
+        for tab in sec["tables"]:
+            lines += [f"*{tab['caption']}*", "", *markdown_table(tab), ""]
+        lines += [f"- {note}" for note in sec["notes"]]
+        lines += [f"- Section time: {sec['elapsed_s']} s.", ""]
+    return "\n".join(lines)
+
+
+def throughput_bars(report: dict) -> pd.DataFrame:
+    """Training images/s per config and path (items 1 and 3), for the page's bar chart."""
+    rows = []
+    sections = report["sections"]
+    if "throughput" in sections:
+        for r in sections["throughput"]["tables"][0]["rows"]:
+            rows.append({"item": 1, "net": f"{r['config']} ({r['profile']})", "path": "model-only step",
+                         "images_per_s": r["model_only_img_s"]})
+            rows.append({"item": 1, "net": f"{r['config']} ({r['profile']})", "path": "vgglib step with data",
+                         "images_per_s": r["vgglib_step_img_s"]})
+    if "fast_paths" in sections:
+        profile = sections["fast_paths"]["settings"]["profile"]
+        rows += [{"item": 3, "net": f"D ({profile})", "path": r["path"], "images_per_s": r["images_per_s"]}
+                 for r in sections["fast_paths"]["tables"][0]["rows"] if r["images_per_s"] is not None]
+    return pd.DataFrame(rows, columns=["item", "net", "path", "images_per_s"])
