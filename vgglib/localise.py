@@ -1,0 +1,482 @@
+"""Paper Appendix A: object localisation with a very deep net (Tables 8–10).
+
+Config D whose last FC layer predicts a box (centre x, centre y, width, height, normalised
+to the crop) instead of class scores: one box for all classes (single-class regression, SCR,
+4 outputs) or one per class (per-class regression, PCR, 4 × classes).  Trained with a
+Euclidean loss from the classification net of the same training scale, initial learning
+rate 1e-3, last layer fresh, fine-tuning all layers or only fc6 and fc7.
+
+Test protocol 1 (Table 8): the ground-truth class's box from the central crop.  Protocol 2
+(Table 9): the net applied densely to the whole image gives a box per position; each box is
+scored by the classification system's posterior for its class at that position; boxes of
+several scales and nets are pooled, then merged greedily as in OverFeat (Sermanet et al.,
+2014), and the best merged box of each of the top-5 classes is the prediction.  A box is
+correct when its IoU with a ground-truth box exceeds 0.5.
+
+The localisation nets go through the classification training engine, as a second task
+(:class:`Localisation`): the same run store, schedule, checkpoints, resume and DDP, with a
+loader that carries each box through its image's augmentation.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import arch, evaluate
+from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
+from .data import ImageSet, Splits
+from .evaluate import bf16_autocast, device_of, eval_mode
+from .experiments import Study, scale_of
+from .localise_data import BoxSet, LocSplits, loc_splits
+from .profiles import Profile
+from .runs import NOT_IN_KEY, RunSpec, RunStore
+from .train import Classification, train
+
+HEADS = ("SCR", "PCR")
+#: Layers fine-tuned: all of them, or the first two FC layers (plus the fresh last one).
+TUNES = {"all": None, "fc": ("fc6", "fc7", "fc8")}
+LR = 1e-3                 # Appendix A.1: initial learning rate of the localisation nets
+IOU_CORRECT = 0.5         # ILSVRC: a box is correct when IoU with the ground truth exceeds this
+MERGE_IOU = 0.5           # greedy merge: boxes overlapping more than this are "spatially close"
+NATIVE_STRIDE = 32        # five 2×2 poolings
+
+#: Table 8 (S = 384): paper row → (fine-tuned layers, regression type).
+TABLE8_S = 384
+TABLE8_ROWS = {"FC1+FC2/SCR": ("fc", "SCR"), "FC1+FC2/PCR": ("fc", "PCR"), "all/PCR": ("all", "PCR")}
+#: Table 9: paper row → the (net, test scale Q) pairs whose boxes are pooled before the merge.
+TABLE9_ROWS = {"256/256": (("D/256", 256),), "384/384": (("D/384", 384),),
+               "384/352,384": (("D/384", 352), ("D/384", 384)),
+               "fusion 256/256 + 384/352,384": (("D/256", 256), ("D/384", 352), ("D/384", 384))}
+#: The classification system that names the top-5 classes: Table 6's best dense fusion.
+CLASSIFIERS = ("D/256-512", "E/256-512")
+DENSE_CLAIM = "dense, top-5 classes beats the centre crop, true class (S = 384)"
+
+
+# --------------------------------------------------------------------------- boxes
+
+def to_params(boxes: torch.Tensor, size: float) -> torch.Tensor:
+    """Box edges (..., x1, y1, x2, y2) → (centre x, centre y, width, height) / ``size``."""
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    return torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], -1) / size
+
+
+def from_params(params: torch.Tensor, size: float) -> torch.Tensor:
+    """Inverse of :func:`to_params`: (cx, cy, w, h) in units of ``size`` → box edges."""
+    cx, cy, w, h = (params * size).unbind(-1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
+
+
+def iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Intersection over union of boxes (..., 4), broadcasting; 0 for empty or inverted boxes."""
+    iw = (torch.minimum(a[..., 2], b[..., 2]) - torch.maximum(a[..., 0], b[..., 0])).clamp(min=0)
+    ih = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1])).clamp(min=0)
+    inter = iw * ih
+
+    def area(x: torch.Tensor) -> torch.Tensor:
+        return (x[..., 2] - x[..., 0]).clamp(min=0) * (x[..., 3] - x[..., 1]).clamp(min=0)
+
+    union = area(a) + area(b) - inter
+    return torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
+
+
+def crop_targets(boxes: torch.Tensor, sizes: list[tuple[int, int]], geometry: dict,
+                 crop: int) -> torch.Tensor:
+    """Where each image's box (B, 4) lands in its training crop (rescale to S, crop at (u, v),
+    flip: the Augmenter's geometry), as crop-normalised (cx, cy, w, h)."""
+    out = []
+    for i, (h, w) in enumerate(sizes):
+        nh, nw = rescaled_size(h, w, int(geometry["S"][i]))
+        x0, y0 = round(float(geometry["u"][i]) * (nw - crop)), round(float(geometry["v"][i]) * (nh - crop))
+        b = boxes[i] * torch.tensor([nw / w, nh / h, nw / w, nh / h]) - torch.tensor([x0, y0, x0, y0])
+        if geometry["flip"][i]:
+            b = torch.stack([crop - b[2], b[1], crop - b[0], b[3]])
+        out.append(b)
+    return to_params(torch.stack(out).float(), crop)
+
+
+def select(output: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """The 4 box parameters of ``classes`` (N,) from a net's output (N, 4) SCR or (N, 4·C) PCR."""
+    per_class = output.view(len(output), -1, 4)
+    if per_class.shape[1] == 1:
+        return per_class[:, 0]
+    return per_class[torch.arange(len(output), device=output.device), classes]
+
+
+# --------------------------------------------------------------------------- the net
+
+def build_localiser(donor: arch.VGG, head: str, num_classes: int, std: float = 0.01) -> arch.VGG:
+    """A localisation net: every layer but fc8 copied (by Caffe name) from the trained
+    classification net, fc8 fresh with 4 (SCR) or 4 × classes (PCR) outputs, drawn from the
+    paper's N(0, σ²) (σ scaled to keep the paper's gain, as :func:`vgglib.arch.initialise` does)."""
+    if head not in HEADS:
+        raise ValueError(f"unknown regression type {head!r}; valid: {', '.join(HEADS)}")
+    spec = {**arch.spec_of(donor), "num_classes": 4 if head == "SCR" else 4 * num_classes}
+    model = arch.build(**spec, init="normal", std=std)
+    arch.init_from(model, donor, tuple(n for n in donor.weight_layers() if n != "fc8"))
+    return model
+
+
+def trainable(model: arch.VGG, tune: str) -> list[torch.nn.Parameter]:
+    """Freeze the layers ``tune`` leaves alone (requires_grad False); return those trained."""
+    if tune not in TUNES:
+        raise ValueError(f"unknown fine-tuning {tune!r}; valid: {', '.join(TUNES)}")
+    for name, layer in model.weight_layers().items():
+        layer.requires_grad_(TUNES[tune] is None or name in TUNES[tune])
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def box_loss(output: torch.Tensor, target: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Euclidean loss, ½‖prediction − target‖² averaged over the batch (PCR: the true class's box)."""
+    return 0.5 * (select(output.float(), labels) - target).pow(2).sum(1).mean()
+
+
+class BoxLoader(BatchLoader):
+    """The seeded, resumable, data-parallel batches of :class:`BatchLoader`, with each image's
+    box carried through the same augmentation: batches are (inputs, labels, box targets)."""
+
+    def __init__(self, data: BoxSet, augmenter: Augmenter, batch_size: int, seed: int,
+                 rank: int = 0, world: int = 1, workers: int = 0):
+        super().__init__(data.images, augmenter, batch_size, seed, rank, world, workers)
+        self.boxes = data.first_boxes()
+
+    def batch(self, epoch: int, step: int,
+              order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This rank's augmented inputs, labels and crop-normalised box targets of one step."""
+        idx, geometry = self.draw(epoch, step, order)
+        images, labels = self.images.load(idx)
+        sizes = [tuple(im.shape[-2:]) for im in images]
+        return (self.augmenter(images, geometry), labels,
+                crop_targets(self.boxes[idx], sizes, geometry, self.augmenter.crop))
+
+
+class Localisation(Classification):
+    """Appendix A's task for the training engine (:func:`vgglib.train.train`): the localiser
+    built from ``donor``, only the layers of its ``tune`` trained, the Euclidean box loss, and
+    the validation canvases' localisation error (ground-truth class, centre crop) as the
+    learning-rate signal.  ``splits`` is the classification data (its statistics normalise)."""
+
+    metric = "val_loc_err"
+
+    def __init__(self, data: LocSplits, donor: arch.VGG, splits: Splits):
+        super().__init__(splits)
+        self.data, self.donor = data, donor
+
+    def scale(self, spec: RunSpec) -> int:
+        """The fixed training scale S (Appendix A: 256 or 384, no jittering)."""
+        return spec.settings["S"]
+
+    def build(self, spec: RunSpec) -> arch.VGG:
+        """The localiser, its layers outside ``tune`` frozen."""
+        torch.manual_seed(spec.seed)
+        s = spec.settings
+        model = build_localiser(self.donor, s["head"], len(self.data.train.images.classes), s["init_std"])
+        trainable(model, s["tune"])
+        return model
+
+    def parameters(self, model: arch.VGG) -> list[torch.nn.Parameter]:
+        """The weights fine-tuned: those :meth:`build` left unfrozen."""
+        return [p for p in model.parameters() if p.requires_grad]
+
+    def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BoxLoader:
+        """The seeded training canvases with their boxes."""
+        return BoxLoader(self.data.train, augmenter, spec.settings["batch"], spec.seed, rank, world, workers)
+
+    def loss(self, output: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """The Euclidean loss on the box parameters."""
+        return box_loss(output, boxes, labels)
+
+    def val_error(self, model: arch.VGG, norm: Normalise, q: int, profile: Profile) -> float:
+        """Localisation error (%) on the validation canvases: true class, central crop."""
+        val = self.data.val
+        boxes = centre_boxes(model, val, q, norm, val.labels, profile.eval_batch, profile.bf16)
+        return error(hits(boxes[:, None], val.labels[:, None], val))
+
+
+def localiser_spec(row: str, head: str, tune: str, profile: Profile, data: LocSplits, seed: int,
+                   parent_key: str, copied: tuple[str, ...], epochs: int) -> RunSpec:
+    """Everything that determines a localisation net, for the run store (row e.g. ``D/384``)."""
+    settings = {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY}
+    settings.update(task="localisation", head=head, tune=tune, S=int(row.split("/")[1]))
+    return RunSpec(row=f"{row}:loc-{head}-{tune}", profile=profile.name, settings=settings,
+                   dataset=data.name, seed=seed, parent=parent_key, copy=copied, lr=LR, max_epochs=epochs)
+
+
+def train_localiser(spec: RunSpec, store: RunStore, data: LocSplits, donor: arch.VGG, splits: Splits,
+                    profile: Profile, progress: bool = False) -> arch.VGG:
+    """Fine-tune (or resume, or reuse) the localisation net of ``spec`` with the training engine."""
+    return train(spec, store, splits, profile, progress=progress, task=Localisation(data, donor, splits)).eval()
+
+
+# --------------------------------------------------------------------------- testing
+
+def _chunks(images: ImageSet, size: int) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """(indices, uint8 batch) over a set: ``size`` images at a time, or one by one if sizes differ."""
+    for start in range(0, len(images), size):
+        idx = list(range(start, min(start + size, len(images))))
+        batch, _ = images.load(idx)
+        if torch.is_tensor(batch):
+            yield idx, batch
+        else:
+            yield from (([i], im[None]) for i, im in zip(idx, batch))
+
+
+def _to_image(boxes: torch.Tensor, scaled: tuple[int, int], original: tuple[int, int]) -> torch.Tensor:
+    """Boxes in a rescaled image's pixels (H, W) → the original image's pixels (h, w)."""
+    (hh, ww), (h, w) = scaled, original
+    return boxes * torch.tensor([w / ww, h / hh, w / ww, h / hh])
+
+
+def centre_boxes(model: arch.VGG, data: BoxSet, q: int, normalise: Normalise, classes: torch.Tensor,
+                 batch_size: int = 256, autocast: bool = False) -> torch.Tensor:
+    """Protocol 1: the box of class ``classes[i]`` from the central crop of image i rescaled to
+    smallest side Q, in the image's own pixels (N, 4)."""
+    c, device = model.crop, device_of(model)
+    out = torch.empty(len(data), 4)
+    with eval_mode(model):
+        for idx, batch in _chunks(data.images, batch_size):
+            x = normalise(rescale(batch, q))
+            top, left = (evaluate.crop_offsets(n, c, 1)[0] for n in x.shape[-2:])
+            with bf16_autocast(device, autocast):
+                pred = model(x[..., top:top + c, left:left + c].to(device)).float().cpu()
+            b = from_params(select(pred, classes[idx]), c) + torch.tensor([left, top, left, top])
+            out[idx] = _to_image(b, x.shape[-2:], batch.shape[-2:])
+    return out
+
+
+def stride_for(crop: int) -> int:
+    """The paper's dense stride (32 px at its 224-px crop) at another crop size, rounded down to
+    a divisor of 32 so it can be computed from shifted score maps (4 px at a 32-px crop)."""
+    return max(d for d in (1, 2, 4, 8, 16, 32) if d <= max(1.0, NATIVE_STRIDE * crop / 224))
+
+
+def sliding_map(model: arch.VGG, x: torch.Tensor, stride: int, autocast: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Dense application at ``stride``: (N, out, ny, nx) outputs of the crop at every offset
+    (y, x) on a ``stride`` grid, and those offsets.  Built from ``score_map`` of shifted
+    windows of the input (one map at the native stride 32 each), every window cut to exactly
+    the crops it covers, as :func:`vgglib.evaluate.pooled_window` does; the surplus pixels
+    are split between both borders."""
+    if NATIVE_STRIDE % stride:
+        raise ValueError(f"stride {stride} does not divide the net's native stride {NATIVE_STRIDE}")
+    c, (h, w) = model.crop, x.shape[-2:]
+    if h < c or w < c:
+        raise ValueError(f"input {h}×{w} is smaller than the {c}-pixel crop")
+    ny, nx = (h - c) // stride + 1, (w - c) // stride + 1
+    y0, x0 = ((h - c) % stride) // 2, ((w - c) % stride) // 2
+    step, out = NATIVE_STRIDE // stride, None
+    for dy in range(0, min(NATIVE_STRIDE, (ny - 1) * stride + 1), stride):
+        for dx in range(0, min(NATIVE_STRIDE, (nx - 1) * stride + 1), stride):
+            rows, cols = len(range(dy // stride, ny, step)), len(range(dx // stride, nx, step))
+            top, left = y0 + dy, x0 + dx
+            window = x[..., top:top + (rows - 1) * NATIVE_STRIDE + c, left:left + (cols - 1) * NATIVE_STRIDE + c]
+            with bf16_autocast(x.device, autocast):
+                m = model.score_map(window).float()
+            if out is None:
+                out = m.new_empty(len(x), m.shape[1], ny, nx)
+            out[..., dy // stride::step, dx // stride::step] = m
+    return out, y0 + stride * torch.arange(ny), x0 + stride * torch.arange(nx)
+
+
+def dense_predictions(box_net: arch.VGG, classifiers: list[arch.VGG], data: BoxSet, q: int,
+                      normalise: Normalise, classes: torch.Tensor, stride: int, batch_size: int = 256,
+                      autocast: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Protocol 2 at one scale Q, per image: the boxes (P, K, 4) of classes ``classes[i]`` (K)
+    at every position, in the image's pixels, and their scores (P, K): the classification
+    system's soft-max posterior of that class at that position (averaged over its nets)."""
+    c, device, out = box_net.crop, device_of(box_net), []
+    with contextlib.ExitStack() as stack:
+        for net in (box_net, *classifiers):
+            stack.enter_context(eval_mode(net))
+        for idx, batch in _chunks(data.images, batch_size):
+            x = normalise(rescale(batch, q)).to(device)
+            m, oy, ox = sliding_map(box_net, x, stride, autocast)
+            post = torch.stack([sliding_map(net, x, stride, autocast)[0].softmax(1)
+                                for net in classifiers]).mean(0)
+            n, p, cls = len(idx), m.shape[-2] * m.shape[-1], classes[idx]
+            boxes = m.cpu().flatten(2).transpose(1, 2).reshape(n, p, -1, 4)
+            if boxes.shape[2] > 1:
+                boxes = boxes[torch.arange(n)[:, None, None], torch.arange(p)[None, :, None], cls[:, None, :]]
+            gy, gx = torch.meshgrid(oy, ox, indexing="ij")
+            shift = torch.stack([gx, gy, gx, gy], -1).reshape(1, p, 1, 4)
+            boxes = _to_image(from_params(boxes, c) + shift, x.shape[-2:], batch.shape[-2:])
+            scores = post.cpu().flatten(2).gather(1, cls[:, :, None].expand(-1, -1, p)).transpose(1, 2)
+            out.extend(zip(boxes.expand(-1, -1, cls.shape[1], -1), scores))
+    return out
+
+
+def greedy_merge(boxes: torch.Tensor, scores: torch.Tensor, threshold: float = MERGE_IOU
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """OverFeat's greedy merge: while two boxes overlap by IoU > ``threshold``, replace the
+    closest pair by one box, the mean of all the input boxes it stands for, scored by the sum
+    of their scores.  Returns the merged boxes (M, 4) and scores (M,), best first."""
+    members = np.ones(len(boxes))
+    total, score = boxes.double().numpy().copy(), scores.double().numpy().copy()
+    current = total.copy()
+    near = iou(boxes.double()[:, None], boxes.double()[None]).numpy()
+    np.fill_diagonal(near, -1.0)
+    alive = np.ones(len(boxes), bool)
+    while alive.sum() > 1:
+        i, j = np.unravel_index(np.argmax(near), near.shape)
+        if near[i, j] <= threshold:
+            break
+        total[i] += total[j]
+        members[i] += members[j]
+        score[i] += score[j]
+        current[i] = total[i] / members[i]
+        alive[j] = False
+        near[j, :] = near[:, j] = -1.0
+        row = iou(torch.from_numpy(current[i]), torch.from_numpy(current)).numpy()
+        near[i, alive] = near[alive, i] = row[alive]
+        near[i, i] = -1.0
+    order = np.argsort(-score[alive], kind="stable")
+    return torch.from_numpy(current[alive][order]).float(), torch.from_numpy(score[alive][order]).float()
+
+
+def merged_boxes(predictions: list[list[tuple[torch.Tensor, torch.Tensor]]]) -> torch.Tensor:
+    """Several nets' or scales' dense predictions pooled per image (their union), merged per
+    class, the best merged box kept: (N, K, 4)."""
+    out = []
+    for parts in zip(*predictions):
+        boxes, scores = torch.cat([b for b, _ in parts]), torch.cat([s for _, s in parts])
+        best = [greedy_merge(boxes[:, k], scores[:, k])[0][0] for k in range(boxes.shape[1])]
+        out.append(torch.stack(best))
+    return torch.stack(out)
+
+
+def hits(boxes: torch.Tensor, classes: torch.Tensor, data: BoxSet) -> torch.Tensor:
+    """Per image: is any of its K predictions (boxes (N, K, 4) of ``classes`` (N, K)) of the
+    true class and overlapping a ground-truth box by IoU > 0.5?"""
+    right_class = classes == data.labels[:, None]
+    overlap = torch.stack([iou(boxes[i][:, None], gt[None]).amax(1) for i, gt in enumerate(data.boxes)])
+    return (right_class & (overlap > IOU_CORRECT)).any(1)
+
+
+def error(hit: torch.Tensor) -> float:
+    """Localisation error (%) from per-image hits."""
+    return 100.0 * (1.0 - hit.float().mean().item())
+
+
+def paired_noise(hit_a: torch.Tensor, hit_b: torch.Tensor) -> float:
+    """Two standard errors of the difference between two errors measured on the same images:
+    a smaller gap is not evidence either way."""
+    d = hit_b.float() - hit_a.float()
+    return 200.0 * d.std().item() / len(d) ** 0.5 if len(d) > 1 else 0.0
+
+
+# --------------------------------------------------------------------------- experiments
+
+def localisation_data(study: Study) -> LocSplits:
+    """The study's localisation data: ILSVRC boxes at ``full``, Fashion-MNIST canvases otherwise."""
+    return loc_splits(study.profile.name, study.splits, study.seed)
+
+
+def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> tuple[arch.VGG, Path]:
+    """The localisation net of a row (``D/256``, ``D/384``), trained from that row's
+    classification net if the run store lacks it."""
+    donor, donor_run = study.net(row)
+    copied = tuple(n for n in donor.weight_layers() if n != "fc8")
+    spec = localiser_spec(row, head, tune, study.profile, data, study.seed, donor_run.name.rsplit("-", 1)[-1],
+                          copied, study.profile.max_epochs)
+    model = train_localiser(spec, study.store, data, donor, study.splits, study.profile, study.progress)
+    return model, study.store.root / spec.dirname
+
+
+def _claim(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
+    """A claim "a has the lower error than b" with both errors and the paired noise."""
+    return {"a": round(error(hit_a), 2), "b": round(error(hit_b), 2),
+            "noise": round(paired_noise(hit_a, hit_b), 2)}
+
+
+def _train_seconds(runs: set[Path]) -> float:
+    """The training time of some localisation nets, as recorded when each was trained."""
+    return round(sum(json.loads((run / "done.json").read_text())["wall_s"] for run in runs), 1)
+
+
+def _samples(data: BoxSet, n: int = 8) -> list[int]:
+    """Which test images the figures show (the first few, so a reader can regenerate them)."""
+    return list(range(min(n, len(data))))
+
+
+def table8(study: Study, data: LocSplits | None = None) -> dict:
+    """Table 8: SCR vs PCR and FC-only vs all-layer fine-tuning at S = 384, protocol 1
+    (ground-truth class, central crop), with the paired claims and sample boxes."""
+    started = time.time()
+    data = data or localisation_data(study)
+    test, q, show = data.test, study.profile.scale(TABLE8_S), _samples(data.test)
+    rows, hit, pred, runs = {}, {}, {}, set()
+    for name, (tune, head) in TABLE8_ROWS.items():
+        model, run = localiser(study, data, f"D/{TABLE8_S}", head, tune)
+        runs.add(run)
+        boxes = centre_boxes(model, test, q, study.normalise, test.labels, study.profile.eval_batch,
+                             study.profile.bf16)
+        hit[name] = hits(boxes[:, None], test.labels[:, None], test)
+        pred[name] = boxes[show].tolist()
+        rows[name] = {"error": round(error(hit[name]), 2),
+                      "training": json.loads((run / "done.json").read_text())}
+    claims = {"PCR beats SCR (fc6–fc7 fine-tuned)": _claim(hit["FC1+FC2/PCR"], hit["FC1+FC2/SCR"]),
+              "fine-tuning all layers beats fc6–fc7 only (PCR)": _claim(hit["all/PCR"], hit["FC1+FC2/PCR"])}
+    samples = {"index": show, "truth": [test.boxes[i][0].tolist() for i in show], "pred": pred}
+    return {"rows": rows, "claims": claims, "samples": samples,
+            "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
+            "provenance": study.record(started, loc_test_images=len(test), Q_px=q,
+                                       loc_nets_train_s=_train_seconds(runs))}
+
+
+def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, ...] = CLASSIFIERS) -> dict:
+    """Table 9: protocol 2 (dense, top-5 classes from the classification system, greedy
+    merge) per test-scale set and fused over nets, against protocol 1 at S = 384."""
+    started = time.time()
+    data = data or localisation_data(study)
+    test, p, norm = data.test, study.profile, study.normalise
+    nets = [study.net(r)[0] for r in classifiers]
+    post = evaluate.combine(*[evaluate.evaluate(net, test.images, norm, "dense",
+                                                [p.scale(q) for q in evaluate.q_set(scale_of(r))],
+                                                batch_size=p.eval_batch, autocast=p.bf16)
+                              for net, r in zip(nets, classifiers)])
+    k = min(5, post.shape[1])
+    classes = torch.cat([post.topk(k, 1).indices, test.labels[:, None]], 1)   # top-5, then the true class
+    stride, dense, rows, hit, runs = stride_for(nets[0].crop), {}, {}, {}, set()
+    show = _samples(test)
+    for name, parts in TABLE9_ROWS.items():
+        for row, q in parts:
+            if (row, q) not in dense:
+                model, run = localiser(study, data, row, "PCR", "all")
+                runs.add(run)
+                dense[(row, q)] = dense_predictions(model, nets, test, p.scale(q), norm, classes, stride,
+                                                    p.eval_batch, p.bf16)
+        best = merged_boxes([dense[part] for part in parts])
+        hit[name] = hits(best[:, :k], classes[:, :k], test)
+        rows[name] = {"top5": round(error(hit[name]), 2),
+                      "gt_class": round(error(hits(best[:, k:], classes[:, k:], test)), 2),
+                      "Q": [q for _, q in parts], "Q_px": [p.scale(q) for _, q in parts],
+                      "boxes_per_image": round(sum(len(b) for part in parts for b, _ in dense[part])
+                                               / len(test), 1),
+                      "sample_top1": best[show, 0].tolist()}
+    centre_net, _ = localiser(study, data, f"D/{TABLE8_S}", "PCR", "all")
+    centre = centre_boxes(centre_net, test, p.scale(TABLE8_S), norm, test.labels, p.eval_batch, p.bf16)
+    hit_centre = hits(centre[:, None], test.labels[:, None], test)
+    singles = min(("256/256", "384/352,384"), key=lambda r: error(hit[r]))
+    fusion = "fusion 256/256 + 384/352,384"
+    claims = {DENSE_CLAIM: _claim(hit["384/384"], hit_centre),
+              "several test scales beat one (S = 384)": _claim(hit["384/352,384"], hit["384/384"]),
+              "fusing two nets beats the better one": _claim(hit[fusion], hit[singles])}
+    return {"rows": rows, "claims": claims, "centre_crop_error": round(error(hit_centre), 2),
+            "classification": {r: round(v, 2) for r, v in evaluate.errors(post, test.labels).items()},
+            "classifiers": list(classifiers), "stride_px": stride,
+            "samples": {"index": show, "truth": [test.boxes[i][0].tolist() for i in show],
+                        "top1_class": classes[show, 0].tolist()},
+            "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
+            "provenance": study.record(started, loc_test_images=len(test),
+                                       loc_nets_train_s=_train_seconds(runs))}
+
+
+def table10(study: Study, table9_result: dict | None = None) -> dict:
+    """Table 10's input: Table 9's result (taken as given when it exists, else computed)."""
+    started = time.time()
+    return {"table9": table9_result or table9(study), "provenance": study.record(started)}

@@ -1,0 +1,87 @@
+"""Appendix A's tables for the book: Tables 8–10 and the paper's claims beside ours."""
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
+
+from . import paper, tables
+from .localise import DENSE_CLAIM, TABLE8_ROWS, TABLE9_ROWS
+
+def data_line(result: dict) -> str:
+    """One sentence on the localisation data behind a result, for its page."""
+    d, n = result["data"], result["provenance"]["loc_test_images"]
+    if d.get("kind") != "canvases":
+        return f"Data: ILSVRC-2012 CLS-LOC boxes under `{d.get('root')}`; {n} test images."
+    return (f"Data: {d['train']} training, {d['val']} validation and {n} test canvases of "
+            f"{d['canvas']}×{d['canvas']} pixels built from `{d['source']}` (object side "
+            f"{d['min_side']:.0%}–{d['max_side']:.0%} of the canvas, {d['clutter']} clutter fragments "
+            f"each, seed {d['seed']}); localisation nets fine-tuned for at most {d['max_epochs']} epochs "
+            f"(the LR schedule may stop them earlier).")
+
+
+T8, T9 = paper.TABLE8, paper.TABLE9
+#: The paper's side of each claim: (error expected lower, error expected higher).
+PAPER_CLAIMS = {
+    "PCR beats SCR (fc6–fc7 fine-tuned)": (T8[("FC1+FC2", "PCR")], T8[("FC1+FC2", "SCR")]),
+    "fine-tuning all layers beats fc6–fc7 only (PCR)": (T8[("all", "PCR")], T8[("FC1+FC2", "PCR")]),
+    DENSE_CLAIM: (T9["384/384"][0], T8[("all", "PCR")]),
+    "several test scales beat one (S = 384)": (T9["384/352,384"][0], T9["384/384"][0]),
+    "fusing two nets beats the better one": (T9["fusion 256/256 + 384/352,384"][0], T9["384/352,384"][0]),
+}
+
+
+def claims_frame(result: dict) -> pd.DataFrame:
+    """Each claim of a result with our two errors, the paired noise, the paper's pair and a verdict."""
+    rows = []
+    for claim, theirs in PAPER_CLAIMS.items():
+        if claim in result["claims"]:
+            c = result["claims"][claim]
+            rows.append({"claim": claim, "ours (lower expected)": c["a"], "ours (higher expected)": c["b"],
+                         "noise (2 s.e.)": c["noise"], "paper": f"{theirs[0]} vs {theirs[1]}",
+                         "holds?": tables.verdict(c["a"], c["b"], c["noise"])})
+    return pd.DataFrame(rows)
+
+
+def table8_frame(result: dict) -> pd.DataFrame:
+    """Table 8 beside the paper: ground-truth-class localisation error, central crop."""
+    rows = []
+    for name in TABLE8_ROWS:
+        r, (layers, head) = result["rows"][name], name.split("/")
+        rows.append({"fine-tuned layers": "1st and 2nd FC" if layers == "FC1+FC2" else "all",
+                     "regression type": head, "error ours (%)": r["error"],
+                     "error paper (%)": paper.TABLE8[(layers, head)], "epochs": r["training"]["epochs"],
+                     "training (s)": round(r["training"]["wall_s"])})
+    return pd.DataFrame(rows)
+
+
+def table9_frame(result: dict) -> pd.DataFrame:
+    """Table 9 beside the paper: top-5 localisation error per train/test scale, and fused."""
+    out = []
+    for name in TABLE9_ROWS:
+        r, (val, test) = result["rows"][name], paper.TABLE9[name]
+        out.append({"train S / test Q": name, "test Q (px)": ",".join(map(str, r["Q_px"])),
+                    "boxes per image": r["boxes_per_image"], "top-5 ours (%)": r["top5"],
+                    "true class, dense, ours (%)": r["gt_class"], "top-5 paper val (%)": val,
+                    "top-5 paper test (%)": test})
+    return pd.DataFrame(out)
+
+
+def table10_frame(result10: dict, profile: str) -> pd.DataFrame:
+    """Table 10: the paper's comparison with our best result added, marked as another data set."""
+    r9 = result10["table9"]
+    name, best = min(r9["rows"].items(), key=lambda kv: kv[1]["top5"])
+    where = f"ours: {r9['data']['name']}, {profile} profile — NOT ILSVRC"
+    rows = [{"method": f"{where}; {name}", "top-5 val error (%)": best["top5"], "top-5 test error (%)": None}]
+    rows += [{"method": f"{m} (paper, ILSVRC)", "top-5 val error (%)": v, "top-5 test error (%)": t}
+             for m, (v, t) in paper.TABLE10.items()]
+    return pd.DataFrame(rows)
+
+
+def draw_box(ax: Axes, box: list[float], colour: str, label: str | None = None, style: str = "-",
+             width: float = 1.6) -> None:
+    """Outline a box given by pixel edges (x1, y1, x2, y2) on an ``imshow`` axis, whose pixel
+    centres sit at integers (hence the half-pixel shift)."""
+    x1, y1, x2, y2 = box
+    ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=colour,
+                           linestyle=style, linewidth=width, label=label))
