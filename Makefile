@@ -2,9 +2,12 @@
 #   make reproduce-table2        Tables 1–2 (§2), then rebuild the book
 #   make test                    the test suite (notebooks at the smoke profile)
 #   make book / make serve       build the book offline / serve it on localhost:8000
-# PROFILE=smoke|quick|full selects the scale (quick is the default); DATA=path points at a data set.
+#   make reproduce-tableN        N = 3..12: train what the table lacks, evaluate, render (table10 after table9)
+# PROFILE=smoke|quick|full selects the scale (quick is the default); DATA=path points at a data set;
+# TRANSFER=path (full only) at the Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
 PROFILE ?= quick
 DATA ?=
+TRANSFER ?=
 PORT ?= 8000
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -14,12 +17,15 @@ NB_OUT := book/_nb
 PAPERMILL := $(PY) -m papermill -k vgglib --progress-bar
 SRC := $(wildcard vgglib/*.py vgglib/*.toml)
 NB_PARAMS := -p profile $(PROFILE) $(if $(DATA),-p data_root $(DATA))
+TABLE_PARAMS := $(NB_PARAMS) $(if $(TRANSFER),-p transfer_root $(TRANSFER))
 
-TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table6_fusion table7_state_of_the_art
-CHAPTERS := architecture training $(TABLES)
+TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table6_fusion table7_state_of_the_art \
+	table8_localisation table9_dense_localisation table10_localisation_sota table11_transfer table12_action
+CHAPTERS := architecture training $(TABLES) performance
 
-.PHONY: venv test book serve lab bench clean reproduce-table1 reproduce-table2 \
-	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7
+.PHONY: venv test book serve lab bench bench-e2e clean reproduce-table1 reproduce-table2 \
+	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
+	reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12
 
 # The environment: .venv with the pinned dependencies and a Jupyter kernel living inside it.
 $(STAMP): pyproject.toml
@@ -56,10 +62,16 @@ reproduce-table4: TABLE_NB := table4_multi_scale
 reproduce-table5: TABLE_NB := table5_dense_vs_multicrop
 reproduce-table6: TABLE_NB := table6_fusion
 reproduce-table7: TABLE_NB := table7_state_of_the_art
-reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7: $(STAMP)
+reproduce-table8: TABLE_NB := table8_localisation
+reproduce-table9: TABLE_NB := table9_dense_localisation
+reproduce-table10: TABLE_NB := table10_localisation_sota
+reproduce-table11: TABLE_NB := table11_transfer
+reproduce-table12: TABLE_NB := table12_action
+reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
+reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12: $(STAMP)
 	@mkdir -p $(NB_OUT)
 	@start=$$(date +%s); \
-	$(PAPERMILL) notebooks/$(TABLE_NB).ipynb $(NB_OUT)/$(TABLE_NB).ipynb $(NB_PARAMS) -p reproduce True \
+	$(PAPERMILL) notebooks/$(TABLE_NB).ipynb $(NB_OUT)/$(TABLE_NB).ipynb $(TABLE_PARAMS) -p reproduce True \
 	  --log-output --stdout-file /dev/stdout && \
 	echo "$@: done in $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
 	$(MAKE) --no-print-directory book
@@ -72,8 +84,23 @@ lab: $(STAMP)
 	$(PY) -m pip install -q jupyterlab
 	$(VENV)/bin/jupyter lab notebooks/
 
+# Performance report (issue 7, items 1–6): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
 bench: $(STAMP)
-	$(PY) bench/throughput.py --profile $(PROFILE) --out out/bench
+	$(PY) bench/bench.py --profile $(PROFILE) --out out/bench
+
+# End-to-end wall time of reproduce-table4 from an empty run store, into out/bench/e2e.json.
+# It trains every net Table 4 needs, rewrites results/$(PROFILE)/table4.json and rebuilds the book.
+E2E_RUNS := out/bench/e2e-runs
+bench-e2e: $(STAMP)
+	rm -rf $(E2E_RUNS) && mkdir -p $(E2E_RUNS)
+	@start=$$(date +%s); \
+	VGGLIB_RUNS=$(abspath $(E2E_RUNS)) $(MAKE) --no-print-directory reproduce-table4 && \
+	$(PY) -c 'import json, sys; from vgglib.results import git_commit, hardware; \
+	json.dump({"target": "reproduce-table4", "profile": "$(PROFILE)", "empty_run_store": True, \
+	"wall_s": int(sys.argv[1]), "hardware": hardware(), "commit": git_commit()}, \
+	open("out/bench/e2e.json", "w"), indent=1)' $$(( $$(date +%s) - start ))
+	rm -rf $(E2E_RUNS)
+	@cat out/bench/e2e.json
 
 clean:
 	rm -rf book/_build $(NB_OUT)
