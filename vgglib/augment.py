@@ -163,25 +163,29 @@ class Augmenter:
         ``_crop_list`` instead, so they are anti-aliased as in the file-backed path."""
         b, _, h, w = images.shape
         shrink = geometry["S"] < min(h, w)
-        out = torch.empty(b, 3, self.crop, self.crop)
+        keep = (~shrink).nonzero().flatten()
+        out = torch.empty(b, 3, self.crop, self.crop) if len(keep) < b else None
         if shrink.any():
             idx = shrink.nonzero().flatten()
             out[idx] = self._crop_list(list(images[idx]), {k: v[idx] for k, v in geometry.items()})
-        keep = (~shrink).nonzero().flatten()
         if len(keep):
             sizes = torch.tensor([rescaled_size(h, w, int(s)) for s in geometry["S"][keep]],
                                  dtype=torch.float64)
             new_h, new_w = sizes[:, 0], sizes[:, 1]
             x0 = torch.round(geometry["u"][keep].double() * (new_w - self.crop))
             y0 = torch.round(geometry["v"][keep].double() * (new_h - self.crop))
-            theta = torch.zeros(len(keep), 2, 3, dtype=torch.float64)
-            theta[:, 0, 0] = self.crop / new_w
-            theta[:, 0, 2] = (2 * x0 + self.crop) / new_w - 1
-            theta[:, 1, 1] = self.crop / new_h
-            theta[:, 1, 2] = (2 * y0 + self.crop) / new_h - 1
-            grid = F.affine_grid(theta.float(), [len(keep), 3, self.crop, self.crop], align_corners=False)
-            out[keep] = F.grid_sample(images[keep].float(), grid, mode="bilinear",
-                                      padding_mode="border", align_corners=False)
+            # The crop's pixel centres in the source's [-1, 1] coordinates (align_corners=False):
+            # an axis-aligned scale and shift per image, so no affine_grid (a slow batched matmul).
+            centres = ((2 * torch.arange(self.crop, dtype=torch.float64) + 1) / self.crop - 1)[None]
+            gx = (self.crop / new_w)[:, None] * centres + ((2 * x0 + self.crop) / new_w - 1)[:, None]
+            gy = (self.crop / new_h)[:, None] * centres + ((2 * y0 + self.crop) / new_h - 1)[:, None]
+            n, c = len(keep), self.crop
+            grid = torch.stack([gx.float()[:, None, :].expand(n, c, c), gy.float()[:, :, None].expand(n, c, c)], -1)
+            sampled = F.grid_sample((images if out is None else images[keep]).float(), grid, mode="bilinear",
+                                    padding_mode="border", align_corners=False)
+            if out is None:
+                return sampled
+            out[keep] = sampled
         return out
 
 
