@@ -47,7 +47,7 @@ class Sizes:
     throughput_repeats: int = 5
     tv_pairs: tuple[tuple[str, str], ...] = (("A", "vgg11"), ("D", "vgg16"))
     tv_batch: int = 8
-    tv_repeats: int = 3
+    tv_repeats: int = 7
     fast_steps: int = 10
     fast_repeats: int = 5
     accuracy_images: int = 12800
