@@ -133,7 +133,8 @@ def page_report(report: str, profile: str, results_dir: str) -> tuple[dict | Non
                                                  REPO / results_dir / profile / "bench.json"]
     found = next((c for c in candidates if c.is_file()), None)
     if found is not None:
-        return json.loads(found.read_text()), f"Report: `{found}`."
+        shown = found.relative_to(REPO) if found.is_relative_to(REPO) else found
+        return json.loads(found.read_text()), f"Report: `{shown}`."
     looked = ", ".join(f"`{c}`" for c in candidates)
     if profile == "smoke":
         return run("smoke", TINY, True, True, None, log=lambda line: None), (
