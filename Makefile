@@ -23,7 +23,7 @@ TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table
 	table8_localisation table9_dense_localisation table10_localisation_sota table11_transfer table12_action
 CHAPTERS := architecture training $(TABLES) performance
 
-.PHONY: venv test book serve lab bench bench-e2e clean reproduce-table1 reproduce-table2 \
+.PHONY: venv test book serve lab bench bench-e2e bench-accuracy clean reproduce-table1 reproduce-table2 \
 	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
 	reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12
 
@@ -87,6 +87,10 @@ lab: $(STAMP)
 # Performance report (issue 7, items 1–6): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
 bench: $(STAMP)
 	$(PY) bench/bench.py --profile $(PROFILE) --out out/bench
+
+# Item 3's long accuracy check: D/256 in fp32 eager beside the stored bf16 + channels-last run (~12 min).
+bench-accuracy: $(STAMP)
+	$(PY) bench/accuracy.py --profile $(PROFILE) --out out/bench
 
 # End-to-end wall time of reproduce-table4 from an empty run store, into out/bench/e2e.json.
 # It trains every net Table 4 needs, rewrites results/$(PROFILE)/table4.json and rebuilds the book.

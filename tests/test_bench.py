@@ -95,3 +95,12 @@ def test_performance_page_helpers_read_the_report(tiny_report):
     assert any("(images/s)" in c for c in tables["throughput"][0][1].columns)
     bars = summary.throughput_bars(report)
     assert set(bars["item"]) == {1, 3} and (bars["images_per_s"] > 0).all()
+
+
+def test_accuracy_check_trains_fp32_beside_the_profile_run(tmp_path):
+    subprocess.run([sys.executable, "bench/accuracy.py", "--profile", "smoke", "--runs", str(tmp_path / "runs"),
+                    "--out", str(tmp_path)], check=True, cwd=ROOT, capture_output=True)
+    report = json.loads((tmp_path / "accuracy.json").read_text())
+    assert len(report["rows"]) == 2 and "fp32 eager" in report["rows"]
+    assert all(0 <= r["top1"] <= 100 and r["epochs"] >= 1 for r in report["rows"].values())
+    assert len(list((tmp_path / "runs").glob("D_256-smoke-*"))) == 2     # the profile's run and the fp32 one

@@ -1,0 +1,65 @@
+"""Item 3's long accuracy check: does bf16 + channels-last cost top-1?  D/256 is trained from the
+same A/256 parent with bf16 autocast + channels-last (at quick: the profile's own, stored run) and
+in fp32 eager, and both are tested as Table 4 does: dense, three scales, each in its own arithmetic.
+Writes accuracy.json; about 12 minutes at quick on 2 cores (the fp32 run), more if the store lacks
+A/256 or D/256.
+
+    python bench/accuracy.py --profile quick --out out/bench
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from vgglib import evaluate
+from vgglib.augment import Normalise
+from vgglib.data import cached_stats, profile_splits
+from vgglib.profiles import get_profile
+from vgglib.results import hardware
+from vgglib.runs import Row, RunStore, make_spec
+from vgglib.train import dataset_id, ensure, train
+
+
+def compare(profile: str, store: RunStore) -> dict:
+    """Test top-1/top-5 (%) and training time of D/256 in bf16 + channels-last and in fp32 eager."""
+    p = get_profile(profile)
+    splits = profile_splits(p)
+    parent, parent_run = ensure("A/256", p, store, splits, 0, progress=False)
+    parent_key = parent_run.name.rsplit("-", 1)[-1]
+    nets = {}
+    for name, settings in (("bf16 + channels-last", p.with_(bf16=True, channels_last=True)),
+                           ("fp32 eager", p.with_(bf16=False, channels_last=False))):
+        spec = make_spec(Row.parse("D/256"), settings, dataset_id(splits), 0, parent_key)
+        nets[name] = (train(spec, store, splits, settings, parent, progress=False), settings.bf16,
+                      store.root / spec.dirname)
+    norm = Normalise(cached_stats(splits.train, store.data_dir(dataset_id(splits)) / "stats.json").mean)
+    qs = [p.scale(q) for q in evaluate.q_set(256)]
+    rows = {}
+    for name, (model, amp, run) in nets.items():
+        post = evaluate.evaluate(model, splits.test, norm, "dense", qs, batch_size=p.eval_batch, autocast=amp)
+        done = json.loads((run / "done.json").read_text())
+        rows[name] = {**{k: round(v, 2) for k, v in evaluate.errors(post, splits.test.labels).items()},
+                      "epochs": done["epochs"], "train_s": round(done["wall_s"])}
+    return {"profile": p.name, "hardware": hardware(), "row": "D/256", "test_qs_px": qs, "rows": rows}
+
+
+def main() -> None:
+    """Run the comparison and write ``accuracy.json``."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--runs", default=None, help="run store (default: $VGGLIB_RUNS or ./runs)")
+    parser.add_argument("--out", default="out/bench")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    report = compare(args.profile, RunStore(args.runs))
+    report["wall_s"] = round(time.perf_counter() - started)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "accuracy.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
