@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 import torchvision
 
 from common import median, seconds, section, table, threads
@@ -27,14 +26,6 @@ ADOPT_MAX_POINTS = 0.3
 
 # --------------------------------------------------------------------------- item 2
 
-def _train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
-    """One fp32 SGD step, the same code for both libraries' nets."""
-    loss = F.cross_entropy(model(x), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
 def compare_torchvision(config: str, tv_name: str, batch: int, repeats: int) -> dict:
     """Median forward and training-step images/s of vgglib's net and torchvision's, at 224 px,
     fp32, the same weights; the two are alternated in every repeat so drift hits both alike."""
@@ -43,7 +34,8 @@ def compare_torchvision(config: str, tv_name: str, batch: int, repeats: int) -> 
     theirs = getattr(torchvision.models, tv_name)(weights=None)
     theirs.load_state_dict(arch.to_torchvision(ours))
     nets = {"vgglib": ours, "torchvision": theirs}
-    opts = {k: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4) for k, m in nets.items()}
+    steps = {k: step_fn(m, torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4), False, False)
+             for k, m in nets.items()}                      # one fp32 SGD step, the same code for both
     x, y = torch.randn(batch, 3, 224, 224), torch.randint(0, 1000, (batch,))
     ours.eval()
     theirs.eval()
@@ -58,7 +50,7 @@ def compare_torchvision(config: str, tv_name: str, batch: int, repeats: int) -> 
             with torch.no_grad():
                 t_fwd = seconds(lambda: net(x))
             net.train()
-            t_step = seconds(lambda: _train_step(net, opts[name], x, y))
+            t_step = seconds(lambda: steps[name](x, y))
             if r:  # round 0 warms both up
                 forward[name].append(batch / t_fwd)
                 train[name].append(batch / t_step)

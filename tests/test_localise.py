@@ -203,6 +203,15 @@ def test_dense_and_centre_boxes_land_in_image_pixels():
     assert best.shape == (2, 2, 4)
 
 
+def test_central_crop_is_the_window_the_centre_protocol_uses():
+    window = loc.central_crop(90, 100, 45, 32)                     # 45×50 after rescaling, crop at (9, 6)
+    torch.testing.assert_close(window, 2 * torch.tensor([9.0, 6.0, 41.0, 38.0]))
+    whole = constant_box_net([0.5, 0.5, 1.0, 1.0])                 # predicts its whole window
+    images = TensorImages(torch.randint(0, 255, (1, 3, 90, 100), dtype=torch.uint8), [2], list("abcd"))
+    data = ld.BoxSet(images, [torch.tensor([[0.0, 0.0, 10.0, 10.0]])])
+    torch.testing.assert_close(loc.centre_boxes(whole, data, 45, IDENTITY, data.labels)[0], window)
+
+
 # --------------------------------------------------------------------------- data
 
 def marker_set(value, n, seed):

@@ -226,7 +226,7 @@ class Splits:
     meta: dict = field(default_factory=dict)
 
 
-def _holdout(n: int, val_size: int | float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def holdout(n: int, val_size: int | float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed seeded split of range(n): (train indices, held-out indices).
 
     ``val_size`` is a count, or a fraction of ``n`` when a float below 1."""
@@ -326,7 +326,7 @@ def fashion_mnist(root: str | Path | None = None, val_size: int | float = 5000,
                              f"labels (got {tuple(x.shape)} and {tuple(y.shape)})")
     train_all = TensorImages(parts["xtrain"].unsqueeze(1), parts["ytrain"], FASHION_MNIST_CLASSES)
     test = TensorImages(parts["xtest"].unsqueeze(1), parts["ytest"], FASHION_MNIST_CLASSES)
-    train_idx, val_idx = _holdout(len(train_all), val_size, seed)
+    train_idx, val_idx = holdout(len(train_all), val_size, seed)
     train, test = _limit(train_all.subset(train_idx), train_limit), _limit(test, test_limit)
     return Splits(train, train_all.subset(val_idx), test, "fashion-mnist",
                   {"root": str(folder), "seed": seed, "val_size": len(val_idx),
@@ -353,7 +353,7 @@ def _folder_splits(root: str | Path, name: str, test_dirs: tuple[str, ...],
                          f"expected them sorted into class folders: {layout}")
     train_all = FolderImages(root / "train")
     test = FolderImages(test_dir, classes=train_all.classes)
-    train_idx, val_idx = _holdout(len(train_all), val_size, seed)
+    train_idx, val_idx = holdout(len(train_all), val_size, seed)
     return Splits(_limit(train_all.subset(train_idx), train_limit), train_all.subset(val_idx),
                   _limit(test, test_limit), name,
                   {"root": str(root), "test_dir": str(test_dir), "seed": seed,

@@ -45,7 +45,7 @@ def device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def _groups(images, chunk: int, progress: bool, desc: str) -> Iterator[tuple[list[int], torch.Tensor]]:
+def batches(images, chunk: int, progress: bool = False, desc: str = "") -> Iterator[tuple[list[int], torch.Tensor]]:
     """Yield (indices, uint8 (B,3,H,W) batch) over an ImageSet, ``chunk`` images per load.
 
     A non-uniform set's load is split into groups of equal-size images, each batched."""
@@ -75,7 +75,7 @@ def _run(model: nn.Module, images, chunk: int, per_batch: Callable[[torch.Tensor
         raise ValueError(f"batch_size must be positive, got {chunk}")
     out: torch.Tensor | None = None
     with eval_mode(model):
-        for idx, batch in _groups(images, chunk, progress, desc):
+        for idx, batch in batches(images, chunk, progress, desc):
             p = per_batch(batch).float().cpu()
             if out is None:
                 out = torch.empty(len(images), p.shape[1])

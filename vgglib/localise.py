@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,8 @@ import torch
 
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
-from .data import ImageSet, Splits
-from .evaluate import bf16_autocast, device_of, eval_mode
+from .data import Splits
+from .evaluate import batches, bf16_autocast, device_of, eval_mode
 from .experiments import Study, scale_of
 from .localise_data import BoxSet, LocSplits, loc_splits
 from .profiles import Profile
@@ -122,13 +121,12 @@ def build_localiser(donor: arch.VGG, head: str, num_classes: int, std: float = 0
     return model
 
 
-def trainable(model: arch.VGG, tune: str) -> list[torch.nn.Parameter]:
-    """Freeze the layers ``tune`` leaves alone (requires_grad False); return those trained."""
+def freeze(model: arch.VGG, tune: str) -> None:
+    """Freeze (requires_grad False) the layers ``tune`` leaves alone; the engine trains the rest."""
     if tune not in TUNES:
         raise ValueError(f"unknown fine-tuning {tune!r}; valid: {', '.join(TUNES)}")
     for name, layer in model.weight_layers().items():
         layer.requires_grad_(TUNES[tune] is None or name in TUNES[tune])
-    return [p for p in model.parameters() if p.requires_grad]
 
 
 def box_loss(output: torch.Tensor, target: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -176,12 +174,8 @@ class Localisation(Classification):
         torch.manual_seed(spec.seed)
         s = spec.settings
         model = build_localiser(self.donor, s["head"], len(self.data.train.images.classes), s["init_std"])
-        trainable(model, s["tune"])
+        freeze(model, s["tune"])
         return model
-
-    def parameters(self, model: arch.VGG) -> list[torch.nn.Parameter]:
-        """The weights fine-tuned: those :meth:`build` left unfrozen."""
-        return [p for p in model.parameters() if p.requires_grad]
 
     def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BoxLoader:
         """The seeded training canvases with their boxes."""
@@ -215,21 +209,18 @@ def train_localiser(spec: RunSpec, store: RunStore, data: LocSplits, donor: arch
 
 # --------------------------------------------------------------------------- testing
 
-def _chunks(images: ImageSet, size: int) -> Iterator[tuple[list[int], torch.Tensor]]:
-    """(indices, uint8 batch) over a set: ``size`` images at a time, or one by one if sizes differ."""
-    for start in range(0, len(images), size):
-        idx = list(range(start, min(start + size, len(images))))
-        batch, _ = images.load(idx)
-        if torch.is_tensor(batch):
-            yield idx, batch
-        else:
-            yield from (([i], im[None]) for i, im in zip(idx, batch))
-
-
 def _to_image(boxes: torch.Tensor, scaled: tuple[int, int], original: tuple[int, int]) -> torch.Tensor:
     """Boxes in a rescaled image's pixels (H, W) → the original image's pixels (h, w)."""
     (hh, ww), (h, w) = scaled, original
     return boxes * torch.tensor([w / ww, h / hh, w / ww, h / hh])
+
+
+def central_crop(h: int, w: int, q: int, crop: int) -> torch.Tensor:
+    """Protocol 1's window: the central crop of an h×w image rescaled to smallest side Q, as box
+    edges in the image's own pixels (what :func:`centre_boxes` shows the net)."""
+    hh, ww = rescaled_size(h, w, q)
+    top, left = (evaluate.crop_offsets(n, crop, 1)[0] for n in (hh, ww))
+    return _to_image(torch.tensor([left, top, left + crop, top + crop], dtype=torch.float32), (hh, ww), (h, w))
 
 
 def centre_boxes(model: arch.VGG, data: BoxSet, q: int, normalise: Normalise, classes: torch.Tensor,
@@ -239,7 +230,7 @@ def centre_boxes(model: arch.VGG, data: BoxSet, q: int, normalise: Normalise, cl
     c, device = model.crop, device_of(model)
     out = torch.empty(len(data), 4)
     with eval_mode(model):
-        for idx, batch in _chunks(data.images, batch_size):
+        for idx, batch in batches(data.images, batch_size):
             x = normalise(rescale(batch, q))
             top, left = (evaluate.crop_offsets(n, c, 1)[0] for n in x.shape[-2:])
             with bf16_autocast(device, autocast):
@@ -293,7 +284,7 @@ def dense_predictions(box_net: arch.VGG, classifiers: list[arch.VGG], data: BoxS
     with contextlib.ExitStack() as stack:
         for net in (box_net, *classifiers):
             stack.enter_context(eval_mode(net))
-        for idx, batch in _chunks(data.images, batch_size):
+        for idx, batch in batches(data.images, batch_size):
             x = normalise(rescale(batch, q)).to(device)
             m, oy, ox = sliding_map(box_net, x, stride, autocast)
             post = torch.stack([sliding_map(net, x, stride, autocast)[0].softmax(1)
@@ -443,10 +434,12 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
     classes = torch.cat([post.topk(k, 1).indices, test.labels[:, None]], 1)   # top-5, then the true class
     stride, dense, rows, hit, runs = stride_for(nets[0].crop), {}, {}, {}, set()
     show = _samples(test)
+    boxers = {row: localiser(study, data, row, "PCR", "all")                  # each net loaded once
+              for row in sorted({row for parts in TABLE9_ROWS.values() for row, _ in parts})}
     for name, parts in TABLE9_ROWS.items():
         for row, q in parts:
             if (row, q) not in dense:
-                model, run = localiser(study, data, row, "PCR", "all")
+                model, run = boxers[row]
                 runs.add(run)
                 dense[(row, q)] = dense_predictions(model, nets, test, p.scale(q), norm, classes, stride,
                                                     p.eval_batch, p.bf16)
@@ -458,8 +451,7 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
                       "boxes_per_image": round(sum(len(b) for part in parts for b, _ in dense[part])
                                                / len(test), 1),
                       "sample_top1": best[show, 0].tolist()}
-    centre_net, _ = localiser(study, data, f"D/{TABLE8_S}", "PCR", "all")
-    centre = centre_boxes(centre_net, test, p.scale(TABLE8_S), norm, test.labels, p.eval_batch, p.bf16)
+    centre = centre_boxes(boxers[f"D/{TABLE8_S}"][0], test, p.scale(TABLE8_S), norm, test.labels, p.eval_batch, p.bf16)
     hit_centre = hits(centre[:, None], test.labels[:, None], test)
     singles = min(("256/256", "384/352,384"), key=lambda r: error(hit[r]))
     fusion = "fusion 256/256 + 384/352,384"

@@ -111,8 +111,8 @@ class Classification:
         return model
 
     def parameters(self, model: arch.VGG) -> list[torch.nn.Parameter]:
-        """The weights SGD updates: all of them."""
-        return list(model.parameters())
+        """The weights SGD updates: those :meth:`build` left trainable (all, for classification)."""
+        return [p for p in model.parameters() if p.requires_grad]
 
     def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BatchLoader:
         """The seeded training batches: (inputs, labels)."""

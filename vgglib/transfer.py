@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from sklearn.svm import SVC
 from .arch import VGG
 from .augment import Normalise, rescale, seeded_generator
 from .data import ImageSet
-from .evaluate import bf16_autocast, device_of, eval_mode, pooled_window
+from .evaluate import batches, bf16_autocast, device_of, eval_mode, pooled_window
 from .experiments import Study
 from .transfer_data import (SETTINGS, VAL_FRACTION, BoxCrops, Target, TransferSettings, canvas_target,
                             caltech_target, digits_target, voc_action, voc_classification)
@@ -46,23 +46,6 @@ COLUMNS = ("VOC-2007", "VOC-2012", "Caltech-101", "Caltech-256")
 
 # --------------------------------------------------------------------------- features
 
-def _rescaled(images: ImageSet, q: int, chunk: int) -> Iterator[tuple[list[int], torch.Tensor]]:
-    """(indices, float batch at smallest side q) over a set.  Images of mixed sizes are rescaled
-    one by one, then batched by their new shape, so e.g. square crops of any size share a batch."""
-    for start in range(0, len(images), chunk):
-        idx = list(range(start, min(start + chunk, len(images))))
-        batch, _ = images.load(idx)
-        if torch.is_tensor(batch):
-            yield idx, rescale(batch, q)
-            continue
-        scaled = [rescale(im[None], q)[0] for im in batch]
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for j, x in enumerate(scaled):
-            groups.setdefault(tuple(x.shape), []).append(j)
-        for js in groups.values():
-            yield [idx[j] for j in js], torch.stack([scaled[j] for j in js])
-
-
 def descriptors(model: VGG, images: ImageSet, q: int, normalise: Normalise, batch_size: int = 256,
                 autocast: bool = False) -> torch.Tensor:
     """Appendix B's descriptor at one scale, float32 (N, fc7 width): fc7 activations of the
@@ -78,8 +61,8 @@ def descriptors(model: VGG, images: ImageSet, q: int, normalise: Normalise, batc
             return model.score_map(x, upto="fc7").float().mean(dim=(2, 3))
 
     with eval_mode(model):
-        for idx, batch in _rescaled(images, q, batch_size):
-            x = pooled_window(normalise(batch)).to(device)
+        for idx, batch in batches(images, batch_size):
+            x = pooled_window(normalise(rescale(batch, q))).to(device)
             out[idx] = ((pooled(x) + pooled(x.flip(-1))) / 2).cpu()
     return out
 
@@ -113,21 +96,25 @@ class Extractor:
                  autocast: bool = False):
         self.model, self.run, self.normalise = model, Path(run), normalise
         self.batch_size, self.autocast = batch_size, autocast
+        self._loaded: dict[tuple[str, int], torch.Tensor] = {}   # read each cache file once
 
     def scale(self, images: ImageSet, name: str, q: int) -> torch.Tensor:
         """Descriptors of data set ``name`` at Q = ``q`` pixels, from the cache when there."""
         cache = self.run / "features" / f"{name}-q{q}.pt"
-        if cache.exists():
-            out = torch.load(cache, weights_only=True)
-            if len(out) != len(images):
-                raise RuntimeError(f"{cache} holds {len(out)} descriptors for {len(images)} images; "
-                                   f"the data set name {name!r} must identify its images")
-            return out
-        out = descriptors(self.model, images, q, self.normalise, self.batch_size, self.autocast)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
-        torch.save(out, tmp)
-        tmp.replace(cache)
+        if (name, q) not in self._loaded:
+            if cache.exists():
+                self._loaded[name, q] = torch.load(cache, weights_only=True)
+            else:
+                out = descriptors(self.model, images, q, self.normalise, self.batch_size, self.autocast)
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
+                torch.save(out, tmp)
+                tmp.replace(cache)
+                self._loaded[name, q] = out
+        out = self._loaded[name, q]
+        if len(out) != len(images):
+            raise RuntimeError(f"{cache} holds {len(out)} descriptors for {len(images)} images; "
+                               f"the data set name {name!r} must identify its images")
         return out
 
     def features(self, images: ImageSet, name: str, qs: Sequence[int], how: str) -> torch.Tensor:

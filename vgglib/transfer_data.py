@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .augment import derived_seed, rescale, seeded_generator
-from .data import FileImages, FolderImages, ImageSet, Indices, Splits, TensorImages
+from .data import FileImages, FolderImages, ImageSet, Indices, Splits, TensorImages, holdout
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
@@ -222,13 +222,6 @@ def _voc_set(main: Path, name: str) -> tuple[list[str], torch.Tensor]:
     return ids, labels
 
 
-def _holdout(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded split of range(n): (fitting indices, the 20% held out to choose C)."""
-    perm = torch.randperm(n, generator=seeded_generator(seed, n))
-    k = round(VAL_FRACTION * n)
-    return perm[k:].sort().values, perm[:k].sort().values
-
-
 def _first_class(labels: torch.Tensor) -> list[int]:
     """One class per image of a multi-label matrix (the first present), for ``ImageSet.labels``."""
     return (labels == 1).long().argmax(1).tolist()
@@ -249,7 +242,7 @@ def voc_classification(root: str | Path, year: int, seed: int = 0) -> Target:
         bounds = np.cumsum([0, *sizes])
         parts = {name: torch.arange(bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
     else:
-        fit, held = _holdout(sizes[0], seed)
+        fit, held = holdout(sizes[0], VAL_FRACTION, seed)
         parts = {"train": fit, "val": held, "test": torch.arange(sizes[0], sum(sizes))}
     images = FileImages([base / "JPEGImages" / f"{i}.jpg" for i in ids], _first_class(labels), VOC_CLASSES)
     return Target(f"voc{year}-{len(ids)}", "voc", images, labels, list(VOC_CLASSES), f"VOC-{year}", parts,
@@ -303,7 +296,7 @@ def voc_action(root: str | Path, seed: int = 0) -> Target:
     if not paths:
         raise ValueError(f"no person with <actions> in the annotations listed by {base}/ImageSets/Action")
     y = torch.tensor(labels, dtype=torch.int64)
-    fit, held = _holdout(sizes[0], seed)
+    fit, held = holdout(sizes[0], VAL_FRACTION, seed)
     parts = {"train": fit, "val": held, "test": torch.arange(sizes[0], sum(sizes))}
     return Target(f"voc2012-action-{len(paths)}", "action", FileImages(paths, _first_class(y), ACTION_CLASSES),
                   y, list(ACTION_CLASSES), "VOC-2012 action", parts, torch.tensor(boxes),
