@@ -41,8 +41,13 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # An executed notebook is stale when its source, vgglib or the environment changed.
-$(NB_OUT)/%.ipynb: notebooks/%.ipynb $(SRC) $(STAMP)
-	@mkdir -p $(NB_OUT)
+# Notebooks are MyST text (notebooks/*.md); jupytext converts each to a copy that papermill executes.
+JUPYTEXT := $(VENV)/bin/jupytext --quiet --to ipynb
+$(NB_OUT)/src/%.ipynb: notebooks/%.md $(STAMP)
+	@mkdir -p $(NB_OUT)/src
+	$(JUPYTEXT) -o $@ $<
+
+$(NB_OUT)/%.ipynb: $(NB_OUT)/src/%.ipynb $(SRC) $(STAMP)
 	$(PAPERMILL) $< $@ $(NB_PARAMS)
 
 book: $(CHAPTERS:%=$(NB_OUT)/%.ipynb)
@@ -50,8 +55,9 @@ book: $(CHAPTERS:%=$(NB_OUT)/%.ipynb)
 	@echo "Book: book/_build/html/index.html (make serve to browse it)"
 
 reproduce-table1 reproduce-table2: $(STAMP)
-	@mkdir -p $(NB_OUT)
-	$(PAPERMILL) notebooks/architecture.ipynb $(NB_OUT)/architecture.ipynb $(NB_PARAMS)
+	@mkdir -p $(NB_OUT)/src
+	$(JUPYTEXT) -o $(NB_OUT)/src/architecture.ipynb notebooks/architecture.md
+	$(PAPERMILL) $(NB_OUT)/src/architecture.ipynb $(NB_OUT)/architecture.ipynb $(NB_PARAMS)
 	$(MAKE) --no-print-directory book
 
 # reproduce-tableN trains what the table lacks (the run store keeps what exists), evaluates it,
@@ -69,9 +75,10 @@ reproduce-table11: TABLE_NB := table11_transfer
 reproduce-table12: TABLE_NB := table12_action
 reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
 reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12: $(STAMP)
-	@mkdir -p $(NB_OUT)
+	@mkdir -p $(NB_OUT)/src
+	$(JUPYTEXT) -o $(NB_OUT)/src/$(TABLE_NB).ipynb notebooks/$(TABLE_NB).md
 	@start=$$(date +%s); \
-	$(PAPERMILL) notebooks/$(TABLE_NB).ipynb $(NB_OUT)/$(TABLE_NB).ipynb $(TABLE_PARAMS) -p reproduce True \
+	$(PAPERMILL) $(NB_OUT)/src/$(TABLE_NB).ipynb $(NB_OUT)/$(TABLE_NB).ipynb $(TABLE_PARAMS) -p reproduce True \
 	  --log-output --stdout-file /dev/stdout && \
 	echo "$@: done in $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
 	$(MAKE) --no-print-directory book

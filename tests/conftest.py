@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 BIN = Path(sys.executable).parent
 
 
@@ -23,12 +23,16 @@ def smoke_env(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def executed_book(tmp_path_factory, smoke_env) -> Path:
     """Every notebook executed by papermill under ``smoke`` into a copy of the book sources."""
+    import jupytext
     import papermill as pm
 
     book = tmp_path_factory.mktemp("book") / "book"
     shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "_nb"))
     (book / "_nb").mkdir()
-    for nb in NOTEBOOKS:
+    (book / "_nb" / "src").mkdir()
+    for md in NOTEBOOKS:
+        nb = book / "_nb" / "src" / f"{md.stem}.ipynb"
+        jupytext.write(jupytext.read(md), nb)
         declared = pm.inspect_notebook(str(nb))
         params = {"profile": "smoke", "results_dir": str(smoke_env["results"]), "reproduce": True}
         pm.execute_notebook(str(nb), str(book / "_nb" / nb.name), kernel_name="vgglib",
