@@ -15,7 +15,8 @@ from pathlib import Path
 
 from vgglib import evaluate
 from vgglib.augment import Normalise
-from vgglib.data import cached_stats, profile_splits
+from vgglib.stats import cached_stats
+from vgglib.data import profile_splits
 from vgglib.profiles import get_profile
 from vgglib.results import hardware
 from vgglib.runs import Row, RunStore, make_spec

@@ -33,7 +33,8 @@ import memory
 import pipeline
 import throughput
 from summary import SECTIONS, markdown
-from vgglib.data import compute_stats, profile_splits
+from vgglib.stats import compute_stats
+from vgglib.data import profile_splits
 from vgglib.profiles import get_profile
 from vgglib.results import REPO, RESULTS, git_commit, hardware
 

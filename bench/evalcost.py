@@ -11,7 +11,7 @@ from common import median, seconds, section, table
 from pipeline import PHOTO_HW, photo
 from vgglib import arch, evaluate
 from vgglib.augment import Normalise, rescaled_size
-from vgglib.data import ImageSet, TensorImages
+from vgglib.images import ImageSet, TensorImages
 from vgglib.profiles import Profile
 
 #: The paper's test scales Q for the jittered nets (§3.2, Table 4), in its 224-pixel units.

@@ -15,7 +15,8 @@ from common import median, seconds, section, table, threads
 from throughput import step_fn
 from vgglib import arch, evaluate
 from vgglib.augment import Augmenter, BatchLoader, Normalise
-from vgglib.data import Splits, Stats
+from vgglib.data import Splits
+from vgglib.stats import Stats
 from vgglib.profiles import Profile
 
 #: Item 2's bar: vgglib's net runs at least this share of torchvision's speed.

@@ -39,7 +39,8 @@ def peak_rss_mib() -> float:
 def rss_child(profile: str, steps: int) -> dict:
     """Peak RSS (MiB) after setting up a training run of D at ``profile`` and after ``steps`` steps."""
     from vgglib.augment import Augmenter, BatchLoader
-    from vgglib.data import compute_stats, profile_splits
+    from vgglib.stats import compute_stats
+    from vgglib.data import profile_splits
     from vgglib.profiles import get_profile
     from throughput import step_fn
 

@@ -16,7 +16,8 @@ from PIL import Image
 
 from common import median, seconds, section, table, threads
 from vgglib.augment import Augmenter, BatchLoader
-from vgglib.data import FolderImages, ImageSet, Stats, compute_stats
+from vgglib.images import FolderImages, ImageSet
+from vgglib.stats import Stats, compute_stats
 from vgglib.profiles import Profile
 
 #: ILSVRC-2012's typical photo: 500×375 (width × height).

@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from common import section, table
 from vgglib import arch
 from vgglib.augment import Augmenter, BatchLoader
-from vgglib.data import ImageSet, Stats, compute_stats, profile_splits
+from vgglib.images import ImageSet
+from vgglib.stats import Stats, compute_stats
+from vgglib.data import profile_splits
 from vgglib.profiles import Profile, get_profile
 from vgglib.results import hardware
 

@@ -8,7 +8,9 @@ from torch import nn
 
 from vgglib.augment import (Augmenter, BatchLoader, Normalise, rescale, rescaled_size,
                             sample_geometry)
-from vgglib.data import FolderImages, Stats, TensorImages, compute_stats, synthetic
+from vgglib.images import FolderImages, TensorImages
+from vgglib.stats import Stats, compute_stats
+from vgglib.data import synthetic
 
 IDENTITY = Stats((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
 ZERO = Normalise((0.0, 0.0, 0.0))

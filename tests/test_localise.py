@@ -10,7 +10,9 @@ from vgglib import localise as loc
 from vgglib import localise_data as ld
 from vgglib import localise_report as report
 from vgglib.augment import Augmenter, Normalise
-from vgglib.data import Splits, Stats, TensorImages, synthetic
+from vgglib.data import Splits, synthetic
+from vgglib.stats import Stats
+from vgglib.images import TensorImages
 from vgglib.profiles import get_profile
 from vgglib.runs import RunStore
 

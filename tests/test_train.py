@@ -162,12 +162,12 @@ def test_resume_after_sigkill_gives_identical_weights(tmp_path):
 
 DDP_SCRIPT = """
 import sys, torch, torch.distributed as dist
-from vgglib import arch, data
+from vgglib import arch, data, stats as rgb
 from vgglib.augment import Augmenter, BatchLoader
 from vgglib.train import distributed
 rank, world = distributed()
 splits = data.synthetic(n_train=64, size=32, classes=4)
-stats = data.compute_stats(splits.train)
+stats = rgb.compute_stats(splits.train)
 torch.manual_seed(0)
 model = arch.build("A", num_classes=4, width=1 / 16, crop=32, fc_width=16, dropout=0.0)
 net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model

@@ -12,7 +12,8 @@ from vgglib import transfer as tr
 from vgglib import transfer_data as td
 from vgglib import transfer_report as report
 from vgglib.augment import Normalise, rescale
-from vgglib.data import Splits, TensorImages
+from vgglib.data import Splits
+from vgglib.images import TensorImages
 
 NORM = Normalise((120.0, 115.0, 100.0))
 CLASSES = [f"c{k}" for k in range(10)]

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "evaluate":
-        from .data import FolderImages, synthetic
+        from .images import FolderImages
+        from .data import synthetic
         from .evaluate import evaluate_weights
 
         images = synthetic().test if args.synthetic else FolderImages(args.images)

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 if TYPE_CHECKING:
-    from vgglib.data import ImageSet, Stats
+    from vgglib.images import ImageSet
+    from vgglib.stats import Stats
 
 
 def rescale(images: torch.Tensor, smallest: int) -> torch.Tensor:

@@ -1,28 +1,19 @@
-"""Paper §3.1 data: image sets behind one interface (in memory or files on disk), the
-train / held-out validation / test splits, and the RGB statistics the training needs
-(the mean to subtract, §2.1, and the pixel covariance for the colour shift, §3.1).
-
-Every set yields uint8 RGB images (3, H, W) on the 0–255 scale, so one pipeline serves
-ILSVRC-2012 JPEGs and 28×28 grey Fashion-MNIST digits alike.
-"""
+"""Paper §3.1 data: the data sets (Fashion-MNIST, ILSVRC-2012, any image-folder tree, a tiny
+synthetic set) as train / held-out validation / test splits of :mod:`vgglib.images` sets."""
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import os
 import re
-import warnings
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-#: File endings FolderImages reads, compared case-insensitively.
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from .images import IMAGE_EXTENSIONS, FolderImages, ImageSet, TensorImages
+
 #: Where Debian's ``dataset-fashion-mnist`` package puts the IDX files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -30,188 +21,6 @@ FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DATASETS = ("fashion-mnist", "imagenet", "folder", "synthetic")
-
-Indices = Sequence[int] | torch.Tensor
-
-
-def _as_index(indices: Indices) -> torch.Tensor:
-    return torch.as_tensor(indices, dtype=torch.int64).reshape(-1)
-
-
-class ImageSet(ABC):
-    """Labelled uint8 RGB images, loaded by index: ``load(idx) -> (images, labels)``.
-
-    ``uniform`` sets (all images one size) return images stacked as (B, 3, H, W);
-    others return a list of (3, H, W) tensors."""
-
-    classes: list[str]
-
-    @abstractmethod
-    def __len__(self) -> int: ...
-
-    @property
-    @abstractmethod
-    def labels(self) -> torch.Tensor:
-        """All labels, int64 (N,), without decoding any image."""
-
-    @abstractmethod
-    def load(self, indices: Indices) -> tuple[list[torch.Tensor] | torch.Tensor, torch.Tensor]:
-        """Images ``indices`` as uint8 RGB, with their int64 labels."""
-
-    @property
-    def uniform(self) -> bool:
-        """True when every image has the same size, so ``load`` returns one tensor."""
-        return False
-
-    def subset(self, indices: Indices) -> ImageSet:
-        """The images ``indices`` of this set, in that order, as a new set."""
-        return Subset(self, indices)
-
-
-class Subset(ImageSet):
-    """A view of some images of another set (used for held-out splits of file sets)."""
-
-    def __init__(self, parent: ImageSet, indices: Indices):
-        self.parent = parent
-        self.indices = _as_index(indices)
-        self.classes = parent.classes
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    @property
-    def labels(self) -> torch.Tensor:
-        return self.parent.labels[self.indices]
-
-    @property
-    def uniform(self) -> bool:
-        return self.parent.uniform
-
-    def load(self, indices: Indices) -> tuple[list[torch.Tensor] | torch.Tensor, torch.Tensor]:
-        return self.parent.load(self.indices[_as_index(indices)])
-
-    def subset(self, indices: Indices) -> ImageSet:
-        return Subset(self.parent, self.indices[_as_index(indices)])
-
-
-class TensorImages(ImageSet):
-    """Images held in memory as one uint8 tensor (N, C, H, W), C = 1 or 3.
-
-    Grey images are returned with the channel repeated to RGB, so the colour shift and
-    mean subtraction act on them exactly as on photographs."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor | Sequence[int],
-                 classes: list[str]):
-        if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (1, 3):
-            raise ValueError(f"TensorImages needs uint8 images (N, C, H, W) with C = 1 or 3, "
-                             f"got {images.dtype} {tuple(images.shape)}")
-        labels = torch.as_tensor(labels, dtype=torch.int64)
-        if labels.shape != (images.shape[0],):
-            raise ValueError(f"{images.shape[0]} images but labels of shape {tuple(labels.shape)}")
-        self.images = images
-        self._labels = labels
-        self.classes = list(classes)
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    @property
-    def labels(self) -> torch.Tensor:
-        return self._labels
-
-    @property
-    def uniform(self) -> bool:
-        return True
-
-    def load(self, indices: Indices) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = _as_index(indices)
-        x = self.images[idx]
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1).contiguous()
-        return x, self._labels[idx]
-
-    def subset(self, indices: Indices) -> TensorImages:
-        idx = _as_index(indices)
-        return TensorImages(self.images[idx], self._labels[idx], self.classes)
-
-
-class ImageReadError(RuntimeError):
-    """An image file that neither torchvision nor PIL can decode."""
-
-
-def decode_file(path: str | Path) -> torch.Tensor:
-    """Decode one image file to uint8 RGB (3, H, W); torchvision first, PIL as fallback.
-
-    torchvision 0.29 deprecates its decoders (for TorchCodec): the warning is silenced here
-    and PIL takes over once they are gone."""
-    try:
-        from torchvision.io import ImageReadMode, decode_image
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return decode_image(str(path), mode=ImageReadMode.RGB)
-    except Exception as first:
-        try:
-            from PIL import Image
-            with Image.open(path) as im:
-                rgb = np.asarray(im.convert("RGB"))
-            return torch.from_numpy(rgb.copy()).permute(2, 0, 1).contiguous()
-        except Exception as second:
-            raise ImageReadError(f"cannot decode image file {path}: {second}") from first
-
-
-class FileImages(ImageSet):
-    """Image files listed explicitly with one label each, decoded lazily, one file per
-    ``load`` item (VOC's image-set lists; the base of :class:`FolderImages`)."""
-
-    def __init__(self, paths: Sequence[str | Path], labels: Sequence[int], classes: Sequence[str]):
-        self.paths = [str(p) for p in paths]
-        self._labels = torch.as_tensor(labels, dtype=torch.int64)
-        self.classes = list(classes)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    @property
-    def labels(self) -> torch.Tensor:
-        return self._labels
-
-    def load(self, indices: Indices) -> tuple[list[torch.Tensor], torch.Tensor]:
-        idx = _as_index(indices)
-        return [decode_file(self.paths[i]) for i in idx.tolist()], self._labels[idx]
-
-
-class FolderImages(FileImages):
-    """An ImageFolder tree ``root/<class>/<file>`` decoded lazily, one file per ``load`` item.
-
-    ``classes`` fixes the class list (and so the label numbers), e.g. to give a validation
-    folder the training folder's labels; by default it is the sorted sub-folder names."""
-
-    LAYOUT = "root/<class>/<image> with images ending in " + "/".join(IMAGE_EXTENSIONS)
-
-    def __init__(self, root: str | Path, classes: list[str] | None = None):
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"image folder {self.root} does not exist; expected {self.LAYOUT}")
-        found = sorted(e.name for e in os.scandir(self.root)
-                       if e.is_dir() and not e.name.startswith("."))
-        if classes is None:
-            classes = found
-        elif unknown := sorted(set(found) - set(classes)):
-            raise ValueError(f"{self.root} has class folders {unknown[:5]} not among the "
-                             f"{len(classes)} expected classes")
-        self.classes = list(classes)
-        paths, labels = [], []
-        for label, name in enumerate(self.classes):
-            for dirpath, dirnames, filenames in os.walk(self.root / name, followlinks=True):
-                dirnames.sort()
-                for f in sorted(filenames):
-                    if f.lower().endswith(IMAGE_EXTENSIONS):
-                        paths.append(os.path.join(dirpath, f))
-                        labels.append(label)
-        if not paths:
-            raise ValueError(f"no images in {self.root} (class folders found: {found[:5]}); "
-                             f"expected {self.LAYOUT}")
-        super().__init__(paths, labels, self.classes)
 
 
 @dataclass
@@ -433,70 +242,3 @@ def profile_splits(profile, root: str | Path | None = None) -> Splits:
                          n_test=profile.test_limit or 64)
     return load_dataset(profile.dataset, root, val_size=profile.val_size,
                         train_limit=profile.train_limit, test_limit=profile.test_limit)
-
-
-# --------------------------------------------------------------------------- RGB statistics
-
-@dataclass
-class Stats:
-    """Training-set RGB statistics on the 0–255 scale: the mean (subtracted from every input,
-    §2.1) and the pixel covariance's eigenvalues (descending) and eigenvectors, stored as
-    columns (``eigvec[i][j]`` is channel i of component j), for the colour shift (§3.1)."""
-
-    mean: tuple[float, float, float]
-    eigval: tuple[float, ...]
-    eigvec: list[list[float]]
-
-    def to_json(self) -> str:
-        """The statistics as a JSON object."""
-        return json.dumps(asdict(self), indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Stats:
-        """Inverse of ``to_json``."""
-        d = json.loads(text)
-        return cls(tuple(d["mean"]), tuple(d["eigval"]), [list(r) for r in d["eigvec"]])
-
-
-def compute_stats(images: ImageSet, max_images: int = 10000, seed: int = 0,
-                  chunk: int = 512) -> Stats:
-    """Mean and covariance of the RGB values of all pixels of ``images`` (or of a seeded
-    sample of ``max_images`` of them), covariance eigen-decomposed with ``eigh``."""
-    n = len(images)
-    if n == 0:
-        raise ValueError("cannot compute RGB statistics of an empty image set")
-    if n > max_images:
-        g = torch.Generator().manual_seed(seed)
-        idx = torch.randperm(n, generator=g)[:max_images].sort().values
-    else:
-        idx = torch.arange(n)
-    total, outer = torch.zeros(3, dtype=torch.float64), torch.zeros(3, 3, dtype=torch.float64)
-    count = 0
-    for start in range(0, len(idx), chunk):
-        batch, _ = images.load(idx[start:start + chunk])
-        for x in ([batch] if torch.is_tensor(batch) else [b[None] for b in batch]):
-            p = x.transpose(0, 1).reshape(3, -1).double()
-            total += p.sum(1)
-            outer += p @ p.T
-            count += p.shape[1]
-    mean = total / count
-    cov = outer / count - torch.outer(mean, mean)
-    eigval, eigvec = torch.linalg.eigh(cov)
-    eigval, eigvec = eigval.flip(0).clamp(min=0), eigvec.flip(1)
-    signs = torch.sign(eigvec.gather(0, eigvec.abs().argmax(0, keepdim=True)))
-    eigvec = eigvec * signs
-    return Stats(tuple(mean.tolist()), tuple(eigval.tolist()), eigvec.tolist())
-
-
-def cached_stats(images: ImageSet, cache_file: str | Path, max_images: int = 10000,
-                 seed: int = 0) -> Stats:
-    """``compute_stats`` once, saved as JSON in ``cache_file``; later calls read the file."""
-    cache_file = Path(cache_file)
-    if cache_file.is_file():
-        return Stats.from_json(cache_file.read_text())
-    stats = compute_stats(images, max_images, seed)
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_name(cache_file.name + f".tmp{os.getpid()}")
-    tmp.write_text(stats.to_json())
-    tmp.replace(cache_file)
-    return stats

@@ -16,7 +16,8 @@ import torch
 from . import evaluate, paper
 from .arch import VGG
 from .augment import Normalise
-from .data import Splits, cached_stats
+from .data import Splits
+from .stats import cached_stats
 from .profiles import Profile
 from .results import provenance
 from .runs import Row, RunStore

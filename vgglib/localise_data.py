@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from .augment import derived_seed
-from .data import FolderImages, ImageSet, Splits, Subset, TensorImages
+from .images import FolderImages, ImageSet, Subset, TensorImages
+from .data import Splits
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
-from .data import Splits, cached_stats
+from .data import Splits
+from .stats import cached_stats
 from .runs import Row, RunSpec, RunStore, Scale, make_spec, write_json
 from .profiles import Profile
 

@@ -22,7 +22,7 @@ from sklearn.svm import SVC
 
 from .arch import VGG
 from .augment import Normalise, rescale, seeded_generator
-from .data import ImageSet
+from .images import ImageSet
 from .evaluate import batches, bf16_autocast, device_of, eval_mode, pooled_window
 from .experiments import Study
 from .transfer_data import (SETTINGS, VAL_FRACTION, BoxCrops, Target, TransferSettings, canvas_target,

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from .augment import derived_seed, rescale, seeded_generator
-from .data import FileImages, FolderImages, ImageSet, Indices, Splits, TensorImages, holdout
+from .images import FileImages, FolderImages, ImageSet, Indices, TensorImages
+from .data import Splits, holdout
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
