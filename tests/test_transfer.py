@@ -8,9 +8,9 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from vgglib import arch, paper
-from vgglib import transfer as tr
-from vgglib import transfer_data as td
-from vgglib import transfer_report as report
+from vgglib import features as tr
+from vgglib import targets as td
+from vgglib.parts.transfer import report
 from vgglib.augment import Normalise, rescale
 from vgglib.data import Splits
 from vgglib.images import TensorImages
@@ -276,10 +276,6 @@ def test_voc_action_reads_people_and_their_boxes(tmp_path):
 # --------------------------------------------------------------------------- report
 
 def test_report_verdicts_follow_the_numbers():
-    assert report.holds({"a": 80.0, "b": 79.0, "noise": 0.5, "strict": True}) == "holds"
-    assert report.holds({"a": 80.0, "b": 79.8, "noise": 0.5, "strict": True}).startswith("within noise")
-    assert report.holds({"a": 79.8, "b": 80.0, "noise": 0.5, "strict": False}) == "holds"
-    assert report.holds({"a": 79.0, "b": 80.0, "noise": 0.5, "strict": False}) == "does not hold"
     summary = {"average": {"mAP": 60.0}, "stack": {"mAP": 61.0}}
     caltech = {"average": {"mean": 80.0, "std": 1.0}, "stack": {"mean": 82.0, "std": 0.5}}
     result = {"targets": {
@@ -292,5 +288,7 @@ def test_report_verdicts_follow_the_numbers():
     t11 = report.table11_frame(result)
     assert t11["VOC-2007 (paper)"].tolist() == [f"{paper.TABLE11[m][0]:.1f}" for m in report.NET_ROWS.values()]
     assert t11["Caltech-style (ours)"].tolist() == ["82.0 ± 0.5"] * 3
-    claims = report.claims_frame(result)
-    assert claims["holds?"].tolist()[0] == "holds" and claims["holds?"].tolist()[1].startswith("within noise")
+    found = {c.statement.split(" — ")[0]: c for c in report.table11_claims(result)}
+    assert found["E ≥ D"].verdict == "holds" and found["E ≥ D"].paper == (89.3, 89.3)
+    assert found["stacking beats averaging (D&E)"].verdict == "inconclusive"       # gap 2 < noise 3
+    assert found["stacking beats averaging (D&E)"].paper is None

@@ -35,7 +35,24 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     e.add_argument("--batch", type=int, default=16)
 
+    r = sub.add_parser("reproduce", help="compute a table's results (training what the run store lacks)")
+    r.add_argument("tables", nargs="+", metavar="TABLE", help="table2 … table12, training, or all")
+    r.add_argument("--profile", default="quick", choices=sorted(profiles()))
+    r.add_argument("--data", default=None, help="data set root (default: the profile's search path)")
+    r.add_argument("--results", default=None, help="results folder (default: results/<profile>/)")
+    r.add_argument("--runs", default=None, help="run store directory (default: $VGGLIB_RUNS or ./runs)")
+    r.add_argument("--transfer", default=None, help="Appendix B targets' folder (full profile)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+
     args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        from .reproduce import reproduce, tables
+
+        names = list(tables()) if args.tables == ["all"] else args.tables
+        for name in names:
+            reproduce(name, args.profile, args.data, args.results, args.runs, args.seed, args.transfer,
+                      progress=not args.quiet)
     if args.command == "evaluate":
         from .images import FolderImages
         from .data import synthetic

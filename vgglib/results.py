@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .runs import write_json
+from .files import write_json
 
 REPO = Path(__file__).resolve().parent.parent
 #: Committed quick-profile results live here; smoke runs write elsewhere (tests pass a tmp dir).
@@ -78,6 +78,22 @@ def load_result(name: str, directory: Path) -> dict:
         raise FileNotFoundError(f"no results at {path}; run `make reproduce-{name}` "
                                 f"(or execute its notebook with reproduce=True) to produce them")
     return json.loads(path.read_text())
+
+
+class ResultSet:
+    """The result files of one profile, read lazily by table name (``results["table4"]``)."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self._cache: dict[str, dict] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._cache or (self.directory / f"{name}.json").is_file()
+
+    def __getitem__(self, name: str) -> dict:
+        if name not in self._cache:
+            self._cache[name] = load_result(name, self.directory)
+        return self._cache[name]
 
 
 def provenance_line(prov: dict) -> str:

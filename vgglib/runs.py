@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .arch import INIT_FROM_A, check_config
+from .files import write_json
+from .images import ImageSet
 from .profiles import Profile
+from .stats import Stats, cached_stats
 
 #: Profile fields that change how fast a run goes or how often it saves, never its weights.
 NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "dataset", "val_size",
@@ -137,9 +140,16 @@ class RunStore:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
+    def stats(self, dataset: str, images: ImageSet) -> Stats:
+        """The RGB statistics of a data set's training images, computed once per store."""
+        return cached_stats(images, self.data_dir(dataset) / "stats.json")
 
-def write_json(path: Path, obj: object) -> None:
-    """Write JSON atomically (temporary file, then rename), so a kill never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=list))
-    os.replace(tmp, path)
+    @staticmethod
+    def done(run: Path) -> dict:
+        """A completed run's record: epochs, wall time, best validation error, what stopped it."""
+        return json.loads((run / "done.json").read_text())
+
+    @staticmethod
+    def key(run: Path) -> str:
+        """A run's key, as its ``spec.json`` records it (children name their parent by it)."""
+        return json.loads((run / "spec.json").read_text())["key"]

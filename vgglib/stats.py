@@ -3,12 +3,12 @@ covariance's eigen-decomposition for the colour shift (§3.1), cached beside the
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from .files import atomic_write
 from .images import ImageSet
 
 @dataclass
@@ -69,8 +69,5 @@ def cached_stats(images: ImageSet, cache_file: str | Path, max_images: int = 100
     if cache_file.is_file():
         return Stats.from_json(cache_file.read_text())
     stats = compute_stats(images, max_images, seed)
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_name(cache_file.name + f".tmp{os.getpid()}")
-    tmp.write_text(stats.to_json())
-    tmp.replace(cache_file)
+    atomic_write(cache_file, lambda tmp: tmp.write_text(stats.to_json()))
     return stats

@@ -20,8 +20,8 @@ from tqdm import tqdm
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
 from .data import Splits
-from .stats import cached_stats
-from .runs import Row, RunSpec, RunStore, Scale, make_spec, write_json
+from .files import save_tensor, write_json
+from .runs import Row, RunSpec, RunStore, Scale, make_spec
 from .profiles import Profile
 
 
@@ -82,9 +82,7 @@ def build_for(spec: RunSpec, num_classes: int) -> arch.VGG:
 
 def save_checkpoint(path: Path, **state) -> None:
     """Write a checkpoint atomically: a kill mid-write leaves the previous one intact."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    save_tensor(path, state)
 
 
 class Classification:
@@ -143,7 +141,7 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
     scale = task.scale(spec)
     train_scale = (profile.scale(scale[0]), profile.scale(scale[1])) if isinstance(scale, tuple) \
         else profile.scale(scale)
-    stats = cached_stats(splits.train, store.data_dir(dataset_id(splits)) / "stats.json")
+    stats = store.stats(dataset_id(splits), splits.train)
     norm = Normalise(stats.mean)
     loader = task.loader(Augmenter(s["crop"], train_scale, stats, norm), spec, rank, world, profile.workers)
 
@@ -251,7 +249,7 @@ def ensure(row: Row | str, profile: Profile, store: RunStore, splits: Splits, se
     parent_model, parent_key = None, None
     if parent_row is not None:
         parent_model, parent_dir = ensure(parent_row, profile, store, splits, seed, progress)
-        parent_key = parent_dir.name.rsplit("-", 1)[-1]
+        parent_key = store.key(parent_dir)
     spec = make_spec(row, profile, dataset_id(splits), seed, parent_key)
     model = train(spec, store, splits, profile, parent_model, progress)
     return model, store.root / spec.dirname

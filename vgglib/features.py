@@ -1,4 +1,4 @@
-"""Paper Appendix B: very deep features on other data sets with a linear SVM (Tables 11–12).
+"""Paper Appendix B's method: very deep features of a frozen net, and linear SVMs on them.
 
 A trained classification net, frozen, without its last FC layer, is a feature extractor: the
 image is rescaled to smallest side Q, the net applied densely up to fc7, the map globally
@@ -7,12 +7,10 @@ averaged, two nets stacked (late fusion), the result L2-normalised and fed to a 
 whose C is chosen on a validation split.  Protocols: VOC (multi-label, one-vs-rest, mean AP),
 Caltech (3 seeded splits, mean class recall, mean ± std), VOC action (image vs image + box).
 
-The target data sets, the paper's and the quick analogues, are in :mod:`vgglib.transfer_data`.
+The target data sets, the paper's and the quick analogues, are in :mod:`vgglib.targets`.
 """
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,26 +20,15 @@ from sklearn.svm import SVC
 
 from .arch import VGG
 from .augment import Normalise, rescale, seeded_generator
+from .files import save_tensor
 from .images import ImageSet
 from .evaluate import batches, bf16_autocast, device_of, eval_mode, pooled_window
-from .experiments import Study
-from .transfer_data import (SETTINGS, VAL_FRACTION, BoxCrops, Target, TransferSettings, canvas_target,
-                            caltech_target, digits_target, voc_action, voc_classification)
+from .targets import (VAL_FRACTION)
 
-#: The nets whose features the paper transfers: its two best ILSVRC models, D and E, the ones
-#: it released, trained with scale jittering (§4).  Late fusion stacks both.
-NETS = {"D": "D/256-512", "E": "E/256-512"}
-FUSION = "D&E"
-#: Test scales Q (paper units) and how they are combined, per protocol (Appendix B).  The paper
-#: gives no Q for the action task; it is a VOC-2012 task, so it gets VOC's setting.
-Q_SETS = {"voc": (256, 384, 512, 640, 768), "caltech": (256, 384, 512), "action": (256, 384, 512, 640, 768)}
-AGGREGATION = {"voc": "average", "caltech": "stack", "action": "average"}
 AGGREGATIONS = ("average", "stack")
 #: The SVM's C is chosen from this grid on a validation split.
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 CALTECH_SPLITS = 3
-#: Table 11's columns, in the paper's order (index into ``paper.TABLE11``'s tuples).
-COLUMNS = ("VOC-2007", "VOC-2012", "Caltech-101", "Caltech-256")
 
 
 # --------------------------------------------------------------------------- features
@@ -106,10 +93,7 @@ class Extractor:
                 self._loaded[name, q] = torch.load(cache, weights_only=True)
             else:
                 out = descriptors(self.model, images, q, self.normalise, self.batch_size, self.autocast)
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
-                torch.save(out, tmp)
-                tmp.replace(cache)
+                save_tensor(cache, out)
                 self._loaded[name, q] = out
         out = self._loaded[name, q]
         if len(out) != len(images):
@@ -274,137 +258,3 @@ def split_noise(a: Sequence[float], b: Sequence[float]) -> float:
     """Two standard errors of the mean paired difference over Caltech splits."""
     d = np.subtract(a, b)
     return round(2 * float(np.std(d, ddof=1)) / np.sqrt(len(d)), 2) if len(d) > 1 else 0.0
-
-
-# --------------------------------------------------------------------------- Tables 11 and 12
-
-def _settings(study: Study) -> TransferSettings:
-    """The analogue settings of the study's profile (``quick``'s for a profile without its own)."""
-    return SETTINGS.get(study.profile.name, SETTINGS["quick"])
-
-
-def extractors(study: Study) -> dict[str, Extractor]:
-    """Feature extractors of the study's nets D and E (trained now if the run store lacks them)."""
-    out = {}
-    for name, row in NETS.items():
-        model, run = study.net(row)
-        out[name] = Extractor(model, run, study.normalise, study.profile.eval_batch, study.profile.bf16)
-    return out
-
-
-def table11_targets(study: Study, root: str | Path | None = None) -> list[Target]:
-    """Table 11's targets: VOC-2007/2012 and Caltech-101/256 under ``root`` for a study on
-    ImageNet; otherwise the VOC-style canvases and the Caltech-style digits."""
-    if study.splits.name == "imagenet":
-        if root is None:
-            raise ValueError("Table 11 on ImageNet-trained nets needs root=<folder holding VOCdevkit/, "
-                             "101_ObjectCategories/ and 256_ObjectCategories/>")
-        return [voc_classification(root, 2007, study.seed), voc_classification(root, 2012, study.seed),
-                caltech_target(root, 101), caltech_target(root, 256)]
-    s = _settings(study)
-    return [canvas_target("voc", study.splits, s, study.seed), digits_target(s)]
-
-
-def _claim(a: float, b: float, noise: float, strict: bool) -> dict:
-    """A claim "a ≥ b" (or "a > b" when ``strict``) on a higher-is-better measure."""
-    return {"a": a, "b": b, "noise": noise, "strict": strict}
-
-
-def _embedding(x: torch.Tensor, labels: torch.Tensor, limit: int = 600) -> dict:
-    """The first two principal components of (at most ``limit``) descriptors, for a figure."""
-    z = x[:limit].double().numpy()
-    z = z - z.mean(0)
-    u, s, _ = np.linalg.svd(z, full_matrices=False)
-    xy = u[:, :2] * s[:2]
-    return {"xy": np.round(xy, 4).tolist(), "label": labels[:limit].tolist()}
-
-
-def _evaluate_target(study: Study, target: Target, nets: dict[str, list[Extractor]]) -> dict:
-    """Every net (D, E, D&E) with both aggregations on one target, and the paper's claims."""
-    qs = Q_SETS[target.kind]
-    px = [study.profile.scale(q) for q in qs]
-    t0 = time.time()
-    feats = {(n, how): describe(ex, target.images, target.name, px, how) for n, ex in nets.items()
-             for how in AGGREGATIONS}
-    t1 = time.time()
-    rows: dict[str, dict] = {n: {} for n in nets}
-    scores = {}
-    if target.kind == "voc":
-        for (n, how), x in feats.items():
-            rows[n][how], scores[(n, how)] = voc_protocol(x, target.labels, target.parts)
-        y = target.labels[target.parts["test"]].numpy()
-
-        def claim(a: tuple[str, str], b: tuple[str, str], strict: bool) -> dict:
-            return _claim(rows[a[0]][a[1]]["mAP"], rows[b[0]][b[1]]["mAP"],
-                          bootstrap_noise(scores[a], scores[b], y), strict)
-    else:
-        splits = caltech_splits(target.labels, *target.per_class, seed=study.seed)
-        for (n, how), x in feats.items():
-            rows[n][how] = caltech_protocol(x, target.labels, splits)
-
-        def claim(a: tuple[str, str], b: tuple[str, str], strict: bool) -> dict:
-            ra, rb = rows[a[0]][a[1]], rows[b[0]][b[1]]
-            return _claim(ra["mean"], rb["mean"], split_noise(ra["splits"], rb["splits"]), strict)
-    main = AGGREGATION[target.kind]
-    metric = "mAP" if target.kind == "voc" else "mean"
-    better = max(("D", "E"), key=lambda n: rows[n][main][metric])
-    claims = {"E ≥ D": claim(("E", main), ("D", main), False),
-              "D&E ≥ the better of D and E": claim((FUSION, main), (better, main), False)}
-    if target.kind == "voc":
-        claims["averaging no worse than stacking (D&E)"] = claim((FUSION, "average"), (FUSION, "stack"), False)
-    else:
-        claims["stacking beats averaging (D&E)"] = claim((FUSION, "stack"), (FUSION, "average"), True)
-    out = {"kind": target.kind, "column": target.column, "label": target.meta["label"], "aggregation": main,
-           "Q": list(qs), "Q_px": px, "rows": rows, "claims": claims, "data": target.meta,
-           "features_s": round(t1 - t0, 1), "svm_s": round(time.time() - t1, 1)}
-    if target.kind == "caltech":
-        test = splits[0]["test"]
-        out["embedding"] = _embedding(feats[(FUSION, "stack")][test], target.labels[test])
-    return out
-
-
-def table11(study: Study, root: str | Path | None = None) -> dict:
-    """Table 11: D, E and D&E features with a linear SVM on each target, every target with both
-    scale aggregations (the paper's choice first), and the paper's claims with their noise."""
-    started = time.time()
-    ex = extractors(study)
-    nets = {"D": [ex["D"]], "E": [ex["E"]], FUSION: [ex["D"], ex["E"]]}
-    targets = {t.name: _evaluate_target(study, t, nets) for t in table11_targets(study, root)}
-    return {"targets": targets, "nets": NETS, "c_grid": list(C_GRID),
-            "provenance": study.record(started, transfer_images={n: t["data"]["images"] for n, t in targets.items()})}
-
-
-def table12_target(study: Study, root: str | Path | None = None) -> Target:
-    """Table 12's target: VOC-2012 action under ``root`` for a study on ImageNet, else the
-    action-style canvases."""
-    if study.splits.name == "imagenet":
-        if root is None:
-            raise ValueError("Table 12 on ImageNet-trained nets needs root=<folder holding VOCdevkit/VOC2012>")
-        return voc_action(root, study.seed)
-    return canvas_target("action", study.splits, _settings(study), study.seed)
-
-
-def table12(study: Study, root: str | Path | None = None) -> dict:
-    """Table 12: D&E features of the whole image against the whole image stacked with the
-    given box, linear SVMs one-vs-rest, mean AP; and whether the box helps."""
-    started = time.time()
-    ex = extractors(study)
-    both = [ex["D"], ex["E"]]
-    target = table12_target(study, root)
-    qs = Q_SETS["action"]
-    px = [study.profile.scale(q) for q in qs]
-    how = AGGREGATION["action"]
-    t0 = time.time()
-    image = [e.features(target.images, target.name, px, how) for e in both]
-    box = [e.features(BoxCrops(target.images, target.boxes), f"{target.name}-box", px, how) for e in both]
-    t1 = time.time()
-    rows, scores = {}, {}
-    for name, parts in (("image only", image), ("image and box", image + box)):
-        rows[name], scores[name] = voc_protocol(stacked(parts), target.labels, target.parts)
-    y = target.labels[target.parts["test"]].numpy()
-    claims = {"adding the box helps": _claim(rows["image and box"]["mAP"], rows["image only"]["mAP"],
-                                             bootstrap_noise(scores["image and box"], scores["image only"], y), True)}
-    return {"rows": rows, "claims": claims, "classes": target.classes, "nets": NETS, "Q": list(qs), "Q_px": px,
-            "aggregation": how, "data": target.meta, "label": target.meta["label"],
-            "features_s": round(t1 - t0, 1), "svm_s": round(time.time() - t1, 1),
-            "provenance": study.record(started, transfer_images=len(target.labels))}

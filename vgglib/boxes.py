@@ -1,4 +1,4 @@
-"""Paper Appendix A: object localisation with a very deep net (Tables 8–10).
+"""Paper Appendix A's method: box regression with a very deep net, and its two test protocols.
 
 Config D whose last FC layer predicts a box (centre x, centre y, width, height, normalised
 to the crop) instead of class scores: one box for all classes (single-class regression, SCR,
@@ -20,9 +20,6 @@ loader that carries each box through its image's augmentation.
 from __future__ import annotations
 
 import contextlib
-import json
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,8 +28,7 @@ from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
 from .data import Splits
 from .evaluate import batches, bf16_autocast, device_of, eval_mode
-from .experiments import Study, scale_of
-from .localise_data import BoxSet, LocSplits, loc_splits
+from .box_data import BoxSet, LocSplits
 from .profiles import Profile
 from .runs import NOT_IN_KEY, RunSpec, RunStore
 from .train import Classification, train
@@ -45,16 +41,6 @@ IOU_CORRECT = 0.5         # ILSVRC: a box is correct when IoU with the ground tr
 MERGE_IOU = 0.5           # greedy merge: boxes overlapping more than this are "spatially close"
 NATIVE_STRIDE = 32        # five 2×2 poolings
 
-#: Table 8 (S = 384): paper row → (fine-tuned layers, regression type).
-TABLE8_S = 384
-TABLE8_ROWS = {"FC1+FC2/SCR": ("fc", "SCR"), "FC1+FC2/PCR": ("fc", "PCR"), "all/PCR": ("all", "PCR")}
-#: Table 9: paper row → the (net, test scale Q) pairs whose boxes are pooled before the merge.
-TABLE9_ROWS = {"256/256": (("D/256", 256),), "384/384": (("D/384", 384),),
-               "384/352,384": (("D/384", 352), ("D/384", 384)),
-               "fusion 256/256 + 384/352,384": (("D/256", 256), ("D/384", 352), ("D/384", 384))}
-#: The classification system that names the top-5 classes: Table 6's best dense fusion.
-CLASSIFIERS = ("D/256-512", "E/256-512")
-DENSE_CLAIM = "dense, top-5 classes beats the centre crop, true class (S = 384)"
 
 
 # --------------------------------------------------------------------------- boxes
@@ -358,117 +344,3 @@ def paired_noise(hit_a: torch.Tensor, hit_b: torch.Tensor) -> float:
     a smaller gap is not evidence either way."""
     d = hit_b.float() - hit_a.float()
     return 200.0 * d.std().item() / len(d) ** 0.5 if len(d) > 1 else 0.0
-
-
-# --------------------------------------------------------------------------- experiments
-
-def localisation_data(study: Study) -> LocSplits:
-    """The study's localisation data: ILSVRC boxes at ``full``, Fashion-MNIST canvases otherwise."""
-    return loc_splits(study.profile.name, study.splits, study.seed)
-
-
-def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> tuple[arch.VGG, Path]:
-    """The localisation net of a row (``D/256``, ``D/384``), trained from that row's
-    classification net if the run store lacks it."""
-    donor, donor_run = study.net(row)
-    copied = tuple(n for n in donor.weight_layers() if n != "fc8")
-    spec = localiser_spec(row, head, tune, study.profile, data, study.seed, donor_run.name.rsplit("-", 1)[-1],
-                          copied, study.profile.max_epochs)
-    model = train_localiser(spec, study.store, data, donor, study.splits, study.profile, study.progress)
-    return model, study.store.root / spec.dirname
-
-
-def _claim(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
-    """A claim "a has the lower error than b" with both errors and the paired noise."""
-    return {"a": round(error(hit_a), 2), "b": round(error(hit_b), 2),
-            "noise": round(paired_noise(hit_a, hit_b), 2)}
-
-
-def _train_seconds(runs: set[Path]) -> float:
-    """The training time of some localisation nets, as recorded when each was trained."""
-    return round(sum(json.loads((run / "done.json").read_text())["wall_s"] for run in runs), 1)
-
-
-def _samples(data: BoxSet, n: int = 8) -> list[int]:
-    """Which test images the figures show (the first few, so a reader can regenerate them)."""
-    return list(range(min(n, len(data))))
-
-
-def table8(study: Study, data: LocSplits | None = None) -> dict:
-    """Table 8: SCR vs PCR and FC-only vs all-layer fine-tuning at S = 384, protocol 1
-    (ground-truth class, central crop), with the paired claims and sample boxes."""
-    started = time.time()
-    data = data or localisation_data(study)
-    test, q, show = data.test, study.profile.scale(TABLE8_S), _samples(data.test)
-    rows, hit, pred, runs = {}, {}, {}, set()
-    for name, (tune, head) in TABLE8_ROWS.items():
-        model, run = localiser(study, data, f"D/{TABLE8_S}", head, tune)
-        runs.add(run)
-        boxes = centre_boxes(model, test, q, study.normalise, test.labels, study.profile.eval_batch,
-                             study.profile.bf16)
-        hit[name] = hits(boxes[:, None], test.labels[:, None], test)
-        pred[name] = boxes[show].tolist()
-        rows[name] = {"error": round(error(hit[name]), 2),
-                      "training": json.loads((run / "done.json").read_text())}
-    claims = {"PCR beats SCR (fc6–fc7 fine-tuned)": _claim(hit["FC1+FC2/PCR"], hit["FC1+FC2/SCR"]),
-              "fine-tuning all layers beats fc6–fc7 only (PCR)": _claim(hit["all/PCR"], hit["FC1+FC2/PCR"])}
-    samples = {"index": show, "truth": [test.boxes[i][0].tolist() for i in show], "pred": pred}
-    return {"rows": rows, "claims": claims, "samples": samples,
-            "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
-            "provenance": study.record(started, loc_test_images=len(test), Q_px=q,
-                                       loc_nets_train_s=_train_seconds(runs))}
-
-
-def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, ...] = CLASSIFIERS) -> dict:
-    """Table 9: protocol 2 (dense, top-5 classes from the classification system, greedy
-    merge) per test-scale set and fused over nets, against protocol 1 at S = 384."""
-    started = time.time()
-    data = data or localisation_data(study)
-    test, p, norm = data.test, study.profile, study.normalise
-    nets = [study.net(r)[0] for r in classifiers]
-    post = evaluate.combine(*[evaluate.evaluate(net, test.images, norm, "dense",
-                                                [p.scale(q) for q in evaluate.q_set(scale_of(r))],
-                                                batch_size=p.eval_batch, autocast=p.bf16)
-                              for net, r in zip(nets, classifiers)])
-    k = min(5, post.shape[1])
-    classes = torch.cat([post.topk(k, 1).indices, test.labels[:, None]], 1)   # top-5, then the true class
-    stride, dense, rows, hit, runs = stride_for(nets[0].crop), {}, {}, {}, set()
-    show = _samples(test)
-    boxers = {row: localiser(study, data, row, "PCR", "all")                  # each net loaded once
-              for row in sorted({row for parts in TABLE9_ROWS.values() for row, _ in parts})}
-    for name, parts in TABLE9_ROWS.items():
-        for row, q in parts:
-            if (row, q) not in dense:
-                model, run = boxers[row]
-                runs.add(run)
-                dense[(row, q)] = dense_predictions(model, nets, test, p.scale(q), norm, classes, stride,
-                                                    p.eval_batch, p.bf16)
-        best = merged_boxes([dense[part] for part in parts])
-        hit[name] = hits(best[:, :k], classes[:, :k], test)
-        rows[name] = {"top5": round(error(hit[name]), 2),
-                      "gt_class": round(error(hits(best[:, k:], classes[:, k:], test)), 2),
-                      "Q": [q for _, q in parts], "Q_px": [p.scale(q) for _, q in parts],
-                      "boxes_per_image": round(sum(len(b) for part in parts for b, _ in dense[part])
-                                               / len(test), 1),
-                      "sample_top1": best[show, 0].tolist()}
-    centre = centre_boxes(boxers[f"D/{TABLE8_S}"][0], test, p.scale(TABLE8_S), norm, test.labels, p.eval_batch, p.bf16)
-    hit_centre = hits(centre[:, None], test.labels[:, None], test)
-    singles = min(("256/256", "384/352,384"), key=lambda r: error(hit[r]))
-    fusion = "fusion 256/256 + 384/352,384"
-    claims = {DENSE_CLAIM: _claim(hit["384/384"], hit_centre),
-              "several test scales beat one (S = 384)": _claim(hit["384/352,384"], hit["384/384"]),
-              "fusing two nets beats the better one": _claim(hit[fusion], hit[singles])}
-    return {"rows": rows, "claims": claims, "centre_crop_error": round(error(hit_centre), 2),
-            "classification": {r: round(v, 2) for r, v in evaluate.errors(post, test.labels).items()},
-            "classifiers": list(classifiers), "stride_px": stride,
-            "samples": {"index": show, "truth": [test.boxes[i][0].tolist() for i in show],
-                        "top1_class": classes[show, 0].tolist()},
-            "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
-            "provenance": study.record(started, loc_test_images=len(test),
-                                       loc_nets_train_s=_train_seconds(runs))}
-
-
-def table10(study: Study, table9_result: dict | None = None) -> dict:
-    """Table 10's input: Table 9's result (taken as given when it exists, else computed)."""
-    started = time.time()
-    return {"table9": table9_result or table9(study), "provenance": study.record(started)}

@@ -1,18 +1,17 @@
 """Tables 11 and 12 (Appendix B) as DataFrames: our numbers beside the paper's, and a verdict
 on each of its claims (E ≥ D, D&E ≥ either, stacking beats averaging on Caltech, the box helps
-action classification), computed from the result dicts of ``vgglib.transfer``."""
+action classification), computed from the result records of :mod:`vgglib.parts.transfer.run`."""
 from __future__ import annotations
 
 import pandas as pd
 
-from . import paper, tables
-from .transfer import COLUMNS, FUSION
+from ... import paper
+from ...claims import Claim
+from ...results import ResultSet
+from .run import COLUMNS, FUSION
 
 #: Our net names → the paper's row names in Table 11.
 NET_ROWS = {"D": "VGG Net-D", "E": "VGG Net-E", FUSION: "VGG Net-D & Net-E"}
-#: The order in which a target's claims are listed (result files store them sorted by name).
-CLAIM_ORDER = ("E ≥ D", "D&E ≥ the better of D and E", "stacking beats averaging",
-               "averaging no worse than stacking")
 
 
 def _ours(summary: dict) -> str:
@@ -28,13 +27,6 @@ def _paper(value: float | tuple[float, float]) -> str:
 def _score(summary: dict) -> float:
     """The one number of a protocol's summary: mAP or mean class recall (%)."""
     return summary["mAP"] if "mAP" in summary else summary["mean"]
-
-
-def holds(claim: dict) -> str:
-    """Verdict on a higher-is-better claim "a > b" (strict) or "a ≥ b", allowing its noise."""
-    if claim["strict"]:
-        return tables.verdict(claim["b"], claim["a"], claim["noise"])
-    return tables.no_worse(claim["b"], claim["a"], claim["noise"])
 
 
 def table11_frame(result: dict) -> pd.DataFrame:
@@ -65,32 +57,64 @@ def aggregation_frame(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _paper_side(claim: str, column: str) -> str:
-    """The paper's own numbers for a Table 11 claim on one column, or where it says so."""
-    if claim.startswith("stacking"):
-        return "text: stacking beat averaging and max-pooling on Caltech"
-    if claim.startswith("averaging"):
-        return "text: averaging ≈ stacking on VOC (validation)"
+#: Each Table 11 claim: its direction, and the pair of Table 11 rows that gives the paper's side
+#: (None where the paper states it in words only).
+CLAIMS11 = {"E ≥ D": ("no worse", ("E", "D")),
+            "D&E ≥ the better of D and E": ("no worse", (FUSION, "D|E")),
+            "stacking beats averaging (D&E)": ("better", None),
+            "averaging no worse than stacking (D&E)": ("no worse", None)}
+#: Where the paper states a claim in words only.
+IN_WORDS = {"stacking beats averaging (D&E)": "stacking beat averaging and max-pooling on Caltech",
+            "averaging no worse than stacking (D&E)": "averaging ≈ stacking on VOC (validation)"}
+
+
+def _paper_pair(pair: tuple[str, str] | None, column: str) -> tuple[float, float] | None:
+    """The paper's two Table 11 numbers for a claim on one column (``D|E``: the better of them)."""
+    if pair is None:
+        return None
     i = COLUMNS.index(column)
 
     def value(row: str) -> float:
+        if row == "D|E":
+            return max(value("D"), value("E"))
         v = paper.TABLE11[NET_ROWS[row]][i]
         return v[0] if isinstance(v, tuple) else v
-
-    if claim.startswith("E ≥ D"):
-        return f"{value('E')} vs {value('D')}"
-    return f"{value(FUSION)} vs {max(value('D'), value('E'))}"
+    return value(pair[0]), value(pair[1])
 
 
-def claims_frame(result: dict) -> pd.DataFrame:
-    """Every Table 11 claim on every target: our two numbers, the noise, the paper's, a verdict."""
-    rows = []
-    for t in result["targets"].values():
-        for claim, c in sorted(t["claims"].items(), key=lambda kv: CLAIM_ORDER.index(kv[0].split(" (")[0])):
-            rows.append({"target": t["label"], "claim": claim, "ours (a)": c["a"], "ours (b)": c["b"],
-                         "noise (2 s.e.)": c["noise"], "paper": _paper_side(claim, t["column"]),
-                         "holds?": holds(c)})
-    return pd.DataFrame(rows)
+def _noise_kind(kind: str) -> str:
+    return "paired bootstrap, 2 s.e." if kind == "voc" else "paired over splits, 2 s.e."
+
+
+def table11_claims(result: dict) -> list[Claim]:
+    """Every Table 11 claim on every target, higher-is-better (mAP or mean class recall)."""
+    out = []
+    for name, t in result["targets"].items():
+        unit = "mAP (%)" if t["kind"] == "voc" else "mean class recall (%)"
+        for statement, (direction, pair) in CLAIMS11.items():
+            if statement in t["claims"]:
+                c = t["claims"][statement]
+                out.append(Claim(id=f"table11/{name}/{statement}", table="table11", section="App. B",
+                                 statement=f"{statement} — {t['label']}", direction=direction,
+                                 ours=(c["a"], c["b"]), paper=_paper_pair(pair, t["column"]), noise=c["noise"],
+                                 noise_kind=_noise_kind(t["kind"]), unit=unit, higher_is_better=True,
+                                 weak=IN_WORDS.get(statement, "")))
+    return out
+
+
+def table12_claims(result: dict) -> list[Claim]:
+    """Table 12's claim: the given box adds to the whole image (mean AP)."""
+    image, both = paper.TABLE12["VGG D&E, image only"], paper.TABLE12["VGG D&E, image and bounding box"]
+    c = result["claims"]["adding the box helps"]
+    return [Claim(id="table12/box", table="table12", section="App. B", statement="adding the box helps",
+                  direction="better", ours=(c["a"], c["b"]), paper=(both, image), noise=c["noise"],
+                  noise_kind=_noise_kind("voc"), unit="mAP (%)", higher_is_better=True)]
+
+
+def claims(results: ResultSet) -> list[Claim]:
+    """Every claim of Tables 11–12 whose results exist."""
+    return ((table11_claims(results["table11"]) if "table11" in results else []) +
+            (table12_claims(results["table12"]) if "table12" in results else []))
 
 
 def table12_frame(result: dict) -> pd.DataFrame:
@@ -100,14 +124,6 @@ def table12_frame(result: dict) -> pd.DataFrame:
     order = ("Oquab et al.", "Gkioxari et al.", "Hoai", "VGG D&E, image only", "VGG D&E, image and bounding box")
     return pd.DataFrame([{"method": m, "mAP paper (VOC-2012 action)": paper.TABLE12[m],
                           f"mAP ours ({result['label'].split(':')[0]})": ours.get(m)} for m in order])
-
-
-def table12_claims(result: dict) -> pd.DataFrame:
-    """Table 12's claim (the given box adds to the whole image) with its noise and verdict."""
-    image, both = paper.TABLE12["VGG D&E, image only"], paper.TABLE12["VGG D&E, image and bounding box"]
-    return pd.DataFrame([{"claim": claim, "ours (a)": c["a"], "ours (b)": c["b"], "noise (2 s.e.)": c["noise"],
-                          "paper": f"{both} vs {image}", "holds?": holds(c)}
-                         for claim, c in result["claims"].items()])
 
 
 def per_class_frame(result: dict) -> pd.DataFrame:
@@ -124,3 +140,15 @@ def wall_times(results: list[dict]) -> str:
         for t in r.get("targets", {"": r}).values():
             parts.append(f"{t['label']}: features {t['features_s']:.0f} s, SVMs {t['svm_s']:.0f} s")
     return "Wall time per target — " + "; ".join(parts) + "."
+
+
+def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
+    """Every table of this part whose results exist, for the CSV export and the golden test."""
+    out = {}
+    if "table11" in results:
+        out["table11"], out["table11-aggregation"] = (table11_frame(results["table11"]),
+                                                      aggregation_frame(results["table11"]))
+    if "table12" in results:
+        out["table12"], out["table12-per-class"] = (table12_frame(results["table12"]),
+                                                    per_class_frame(results["table12"]))
+    return out

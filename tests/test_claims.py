@@ -1,0 +1,132 @@
+"""Claims as data: one three-way verdict, every claim encoded as the paper states it, and
+every committed result rendered through the report code exactly as committed."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vgglib import claims, paper
+from vgglib.parts.architecture import run as arch_run
+from vgglib.parts.classification import report as cls_report
+from vgglib.parts.localisation.report import PAPER_CLAIMS
+from vgglib.parts.transfer.report import CLAIMS11, _paper_pair
+from vgglib.profiles import get_profile
+from vgglib.reproduce import all_claims, all_frames
+from vgglib.results import ResultSet, provenance_line
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("direction,a,b,noise,expected", [
+    ("better", 10.0, 12.0, 0.0, "holds"), ("better", 12.0, 10.0, 0.0, "does not hold"),
+    ("better", 10.0, 10.3, 0.5, "inconclusive"), ("better", 10.0, 10.0, 0.0, "inconclusive"),
+    ("no worse", 10.0, 10.0, 0.0, "holds"), ("no worse", 10.4, 10.0, 0.5, "inconclusive"),
+    ("no worse", 11.0, 10.0, 0.5, "does not hold"), ("equal", 10.3, 10.0, 0.0, "does not hold"),
+    ("equal", 10.3, 10.0, 0.5, "holds"), ("equal", 11.0, 10.0, 0.5, "does not hold"),
+])
+def test_three_way_verdict_on_errors(direction, a, b, noise, expected):
+    assert claims.verdict(direction, a, b, noise) == expected
+
+
+def test_verdict_on_scores_margin_and_bad_direction():
+    assert claims.verdict("better", 80.0, 79.0, 0.5, higher_is_better=True) == "holds"
+    assert claims.verdict("no worse", 79.0, 80.0, 0.5, higher_is_better=True) == "does not hold"
+    assert claims.verdict("equal", 10.4, 10.0, 0.0, margin=0.5) == "holds"
+    assert claims.verdict("equal", 10.7, 10.0, 0.3, margin=0.5) == "inconclusive"
+    with pytest.raises(ValueError, match="better, no worse, equal"):
+        claims.verdict("worse", 1.0, 2.0)
+
+
+def row(top1: float, qs=(256,)) -> dict:
+    return {"top1": top1, "top5": round(top1 / 3, 2), "Q": list(qs), "Q_px": [round(q / 7) for q in qs]}
+
+
+def paper_as_ours() -> dict[str, dict]:
+    """Result records holding the paper's own numbers, with zero noise."""
+    noise = {"row": "A/256", "seeds": {"0": {"top1": 1.0}}}
+    p3, p4 = paper.TABLE3, paper.TABLE4
+    t5 = {r: {"dense": row(m["dense"][0]), "multi-crop": row(m["multi-crop"][0]),
+              "dense+multi-crop": row(m["multi-crop & dense"][0])} for r, m in paper.TABLE5.items()}
+    prov = {"profile": "quick", "dataset": "paper"}
+    loc = {name: {"a": a, "b": b, "noise": 0.0} for name, (a, b) in PAPER_CLAIMS.items()}
+    t11 = {}
+    for kind, column in (("voc", "VOC-2007"), ("caltech", "Caltech-101")):
+        cl = {s: {"a": _paper_pair(pair, column)[0], "b": _paper_pair(pair, column)[1], "noise": 0.0}
+              for s, (_, pair) in CLAIMS11.items() if pair is not None}
+        t11[kind] = {"kind": kind, "label": kind, "column": column, "claims": cl}
+    image, box = paper.TABLE12["VGG D&E, image only"], paper.TABLE12["VGG D&E, image and bounding box"]
+    return {
+        "table2": arch_run.table2(get_profile("quick")),
+        "table3": {"rows": {r: row(v[0]) for r, v in p3.items()}, "noise": noise,
+                   "shallow": {"B/256": row(30.0), "B-5x5/256": row(30.0 + paper.SHALLOW_TOP1_GAP)}},
+        "table4": {"rows": {r: {"multi": row(v[0], (224, 256, 288)), "single": row(p3[r][0])}
+                            for r, v in p4.items()}, "noise": noise},
+        "table5": {"rows": t5, "noise": noise, "provenance": prov},
+        "table6": {"rows": {n: row(v[0]) for n, v in paper.TABLE6.items()}, "noise": noise, "provenance": prov,
+                   "singles": {r: row(p4[r][0]) for r in (*paper.SUBMISSION_NETS, "E/256-512")}},
+        "table7": {"provenance": prov},
+        "table8": {"claims": {k: v for k, v in loc.items() if "fc6–fc7" in k}},
+        "table9": {"claims": {k: v for k, v in loc.items() if "fc6–fc7" not in k},
+                   "rows": {n: {"top5": v[0]} for n, v in paper.TABLE9.items()}},
+        "table10": {"provenance": prov},
+        "table11": {"targets": t11},
+        "table12": {"claims": {"adding the box helps": {"a": box, "b": image, "noise": 0.0}}},
+    }
+
+
+def test_the_papers_own_numbers_make_every_claim_hold():
+    found = all_claims(paper_as_ours())
+    assert len(found) >= 30
+    assert len({c.id for c in found}) == len(found), "claim ids are unique"
+    wrong = [(c.id, c.verdict) for c in found if c.paper is not None and c.verdict != "holds"]
+    assert not wrong, f"claims not encoded as the paper states them: {wrong}"
+    assert all(c.paper_verdict in (None, "holds") for c in found)
+    sections = {c.section for c in found}
+    assert {"§2.3", "§4.1", "§4.2", "§4.3", "§4.4", "§4.5", "App. A", "App. B"} <= sections
+
+
+def test_reversed_numbers_make_the_directional_claims_fail():
+    rows = {r: row(v[0]) for r, v in paper.TABLE4.items()}
+    result = {"rows": {r: {"multi": row(v["top1"] + 2), "single": v} for r, v in rows.items()},
+              "noise": {"row": "A/256", "seeds": {"0": {"top1": 1.0}, "1": {"top1": 1.5}}}}
+    frame = cls_report.table4_frame(result)
+    assert set(frame["multi-scale beats single?"]) == {"does not hold"}     # 2 points worse, noise 0.5
+    assert frame["top-1 paper"].tolist() == [v[0] for v in paper.TABLE4.values()]
+
+
+def test_committed_results_render_exactly_as_committed():
+    """A report change that moves a number must fail here until the exports are regenerated
+    (``make export``) and the change is reviewed in the diff."""
+    for directory in sorted((ROOT / "results").iterdir()):
+        results = ResultSet(directory)
+        for stem, frame in all_frames(results).items():
+            committed = pd.read_csv(directory / "csv" / f"{stem}.csv", keep_default_na=False)
+            fresh = pd.read_csv(pd.io.common.StringIO(frame.to_csv(index=frame.index.name is not None)),
+                                keep_default_na=False)
+            pd.testing.assert_frame_equal(fresh, committed, obj=f"{directory.name}/{stem}")
+        fresh_claims = claims.frame(all_claims(results))["verdict"].tolist()
+        assert fresh_claims == pd.read_csv(directory / "claims.csv")["verdict"].tolist()
+
+
+def test_provenance_line_names_profile_hardware_and_training_time():
+    prov = {"profile": "quick", "hardware": "2 cores", "commit": "abc", "date": "today", "wall_s": 90.0}
+    assert provenance_line(prov).endswith("in 1.5 minutes.")
+    line = provenance_line({**prov, "nets": 3, "nets_train_s": 600.0})
+    assert "its 3 nets took 10.0 minutes to train" in line
+
+
+def test_table2_counts_are_computed():
+    from vgglib.parts.architecture.report import table2
+
+    t2 = table2()
+    assert t2.loc["D", "ours (exact)"] == 138_357_544
+    assert (t2.loc[["A", "B", "C", "D", "E"], "agrees"] == "yes").all()
+    assert t2.loc["D", "quick analogue"] < t2.loc["D", "ours (exact)"] / 50
+
+
+def test_init_scales_keep_the_gain():
+    from vgglib.parts.training.report import init_scales
+
+    t = init_scales("quick")
+    full = t["fan-in (paper)"] * t["σ (paper)"] ** 2
+    assert (abs(t["gain fan-in·σ² (both)"] - full) < 1e-9).all()

@@ -1,0 +1,41 @@
+"""The paper's parts, one home each, built the same way: ``run.py`` holds the experiment drivers
+(a study in, a JSON-ready record out), ``report.py`` turns records into the paper's tables and
+claims, and the package's ``TABLES`` registers what ``python -m vgglib reproduce`` can compute.
+
+Each part package exposes ``TABLES`` (a list of :class:`Table`), ``claims(results)`` and
+``frames(results)``; parts use the shared engine and the method modules, never the reverse."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+#: The parts in the paper's (and the book's) order.
+PARTS = ("architecture", "training", "classification", "localisation", "transfer", "performance")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One result file of the reproduction and how to compute it."""
+
+    name: str                        # the result file's stem and the CLI's name: "table4"
+    part: str                        # which part of the paper: "classification"
+    title: str                       # as the book's page names it
+    page: str                        # the notebook that renders it (notebooks/<page>.md)
+    compute: Callable[..., dict]     # (study, **records of ``needs``) -> record
+    needs: tuple[str, ...] = ()      # tables whose records it reads instead of recomputing them
+    study: bool = True               # False: computed from code alone, no data or training
+    transfer_root: bool = False      # True: takes the Appendix B targets' folder (full profile)
+
+
+def part(name: str) -> ModuleType:
+    """A part's package, or an error naming the parts."""
+    if name not in PARTS:
+        raise ValueError(f"unknown part {name!r}; valid: {', '.join(PARTS)}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def tables() -> dict[str, Table]:
+    """Every table of every part, by name, in the paper's order."""
+    return {t.name: t for p in PARTS for t in part(p).TABLES}

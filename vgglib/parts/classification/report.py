@@ -1,0 +1,275 @@
+"""Paper §4's report: Tables 3–7 as frames beside the paper's numbers, and their claims.
+
+Every verdict on these pages comes from :func:`claims`, so a table's verdict column and the
+Claims page can never disagree."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ... import paper
+from ...claims import Claim
+from ...profiles import profiles
+from ...results import ResultSet
+from .run import JITTERED
+
+#: A ≈ B within this many points of top-1 error: the paper's "saturates" (E trails D by up to 0.3).
+SATURATION_MARGIN = 0.5
+JITTER_WEAK = ("dense evaluation at the quick profile is a single centre window at every Q below 64 px, "
+               "and Fashion-MNIST's 28-px items gain no detail at a larger S")
+
+
+def seed_noise(result: dict) -> float:
+    """The top-1 spread between seeds of a result's noise row (0 if it has one seed only)."""
+    tops = [v["top1"] for v in result["noise"]["seeds"].values()]
+    return round(max(tops) - min(tops), 2) if len(tops) > 1 else 0.0
+
+
+def noise_kind(result: dict) -> str:
+    """Which noise a result's claims allow, in words."""
+    return f"seed spread ({result['noise']['row']}, {len(result['noise']['seeds'])} seeds)"
+
+
+def _label(row: str) -> tuple[str, str]:
+    """``D/256-512`` → (``D``, ``256;512``), as the paper writes a row."""
+    config, scale = row.split("/")
+    return config, scale.replace("-", ";")
+
+
+def _claim(table: str, section: str, key: str, statement: str, direction: str, ours: tuple[float, float],
+           theirs: tuple[float, float] | None, result: dict, **kw) -> Claim:
+    return Claim(id=f"{table}/{key}", table=table, section=section, statement=statement, direction=direction,
+                 ours=ours, paper=theirs, noise=seed_noise(result), noise_kind=noise_kind(result), **kw)
+
+
+def table3_claims(result: dict) -> list[Claim]:
+    """Table 3 and §4.1: LRN, depth, 3×3 against 1×1, saturation, jittering, the shallow net."""
+    r, p = {k: v["top1"] for k, v in result["rows"].items()}, {k: v[0] for k, v in paper.TABLE3.items()}
+
+    def pair(a: str, b: str, key: str, statement: str, direction: str = "better", **kw) -> Claim:
+        return _claim("table3", "§4.1", key, statement, direction, (r[a], r[b]), (p[a], p[b]), result, **kw)
+    out = [pair("A/256", "A-LRN/256", "lrn", "LRN does not improve A (A no worse than A-LRN)", "no worse"),
+           pair("B/256", "A/256", "depth-B-A", "deeper is better: B beats A"),
+           pair("C/256", "B/256", "depth-C-B", "deeper is better: C beats B"),
+           pair("D/256", "C/256", "3x3-256", "3×3 beats 1×1 convs: D beats C (S = 256)"),
+           pair("D/384", "C/384", "3x3-384", "3×3 beats 1×1 convs: D beats C (S = 384)"),
+           pair("E/256", "D/256", "saturation", "depth saturates at 19 layers: E ≈ D (S = 256)", "equal",
+                margin=SATURATION_MARGIN)]
+    out += [pair(f"{c}/256-512", f"{c}/384", f"jitter-{c}", f"scale jittering beats a fixed S = 384 ({c})",
+                 weak=JITTER_WEAK) for c in "CDE"]
+    s = result["shallow"]
+    out.append(_claim("table3", "§4.1", "shallow", "B beats its shallow 5×5 variant (centre crop; paper: "
+                      f"the shallow net's top-1 is {paper.SHALLOW_TOP1_GAP:.0f} points higher)", "better",
+                      (s["B/256"]["top1"], s["B-5x5/256"]["top1"]), None, result))
+    return out
+
+
+def table4_claims(result: dict) -> list[Claim]:
+    """Table 4: multi-scale beats single scale, jittering beats fixed S, deeper is better."""
+    r = result["rows"]
+    multi = {k: v["multi"]["top1"] for k, v in r.items()}
+    p4, p3 = {k: v[0] for k, v in paper.TABLE4.items()}, {k: v[0] for k, v in paper.TABLE3.items()}
+    out = [_claim("table4", "§4.2", f"multi-scale/{row}", f"multi-scale test beats one scale ({row})", "better",
+                  (v["multi"]["top1"], v["single"]["top1"]), (p4[row], p3[row]), result) for row, v in r.items()]
+    for c in "CDE":
+        fixed = min((f"{c}/256", f"{c}/384"), key=multi.__getitem__)
+        best_paper = min(p4[f"{c}/256"], p4[f"{c}/384"])
+        out.append(_claim("table4", "§4.2", f"jitter/{c}", f"scale jittering beats the better fixed S ({c})",
+                          "better", (multi[f"{c}/256-512"], multi[fixed]), (p4[f"{c}/256-512"], best_paper),
+                          result, weak=JITTER_WEAK))
+    for scale in ("256", "384", "256-512"):
+        have = [c for c in "BCDE" if f"{c}/{scale}" in r]
+        for shallow, deep in zip(have, have[1:]):
+            a, b = f"{deep}/{scale}", f"{shallow}/{scale}"
+            saturate = deep == "E"
+            out.append(_claim("table4", "§4.2", f"depth/{deep}-{shallow}/{scale}",
+                              f"depth saturates: E ≈ D (S = {scale.replace('-', ';')})" if saturate else
+                              f"deeper is better: {deep} beats {shallow} (S = {scale.replace('-', ';')})",
+                              "equal" if saturate else "better", (multi[a], multi[b]), (p4[a], p4[b]), result,
+                              margin=SATURATION_MARGIN if saturate else 0.0))
+    return out
+
+
+def table5_claims(result: dict) -> list[Claim]:
+    """Table 5: multi-crop slightly beats dense, and the two combined beat either alone."""
+    out = []
+    for row, m in result["rows"].items():
+        p = {k: v[0] for k, v in paper.TABLE5[row].items()}
+        out.append(_claim("table5", "§4.3", f"multi-crop/{row}", f"multi-crop beats dense ({row})", "better",
+                          (m["multi-crop"]["top1"], m["dense"]["top1"]), (p["multi-crop"], p["dense"]), result))
+        out.append(_claim("table5", "§4.3", f"combined/{row}", f"multi-crop & dense beat either alone ({row})",
+                          "better", (m["dense+multi-crop"]["top1"], min(m["dense"]["top1"], m["multi-crop"]["top1"])),
+                          (p["multi-crop & dense"], min(p["dense"], p["multi-crop"])), result))
+    return out
+
+
+def _best_single(result6: dict, fusion: str) -> tuple[float, float]:
+    """(ours, paper): the best single net of a fusion, multi-scale dense top-1."""
+    nets = paper.SUBMISSION_NETS if fusion.startswith("ILSVRC") else JITTERED
+    return (min(result6["singles"][r]["top1"] for r in nets), min(paper.TABLE4[r][0] for r in nets))
+
+
+def table6_claims(result: dict) -> list[Claim]:
+    """Table 6: each fusion beats the best single net in it (multi-scale dense)."""
+    out = []
+    for i, (name, v) in enumerate(result["rows"].items()):
+        ours_b, paper_b = _best_single(result, name)
+        out.append(_claim("table6", "§4.4", f"fusion/{i}", f"the fusion beats its best single net: {name}", "better",
+                          (v["top1"], ours_b), (paper.TABLE6[name][0], paper_b), result))
+    return out
+
+
+def table7_claims(result5: dict, result6: dict) -> list[Claim]:
+    """Table 7: the best fusion beats the best single net."""
+    single = min(v["top1"] for ms in result5["rows"].values() for v in ms.values())
+    fusion = min(v["top1"] for v in result6["rows"].values())
+    p = paper.TABLE7
+    return [_claim("table7", "§4.5", "fusion-vs-single", "the best fusion (2 nets) beats the best single net",
+                   "better", (fusion, single), (p["VGG (2 nets, multi-crop & dense eval.)"][0],
+                                                p["VGG (1 net, multi-crop & dense eval.)"][0]), result6)]
+
+
+def claims(results: ResultSet) -> list[Claim]:
+    """Every claim of Tables 3–7 whose results exist."""
+    out = []
+    for name, fn in (("table3", table3_claims), ("table4", table4_claims), ("table5", table5_claims),
+                     ("table6", table6_claims)):
+        if name in results:
+            out += fn(results[name])
+    if "table7" in results:
+        out += table7_claims(results["table5"], results["table6"])
+    return out
+
+
+def _verdicts(claims: list[Claim]) -> dict[str, str]:
+    return {c.id: c.verdict for c in claims}
+
+
+#: Which row of Table 3 shows each of its claims.
+TABLE3_ROW_OF = {"A-LRN/256": "lrn", "B/256": "depth-B-A", "C/256": "depth-C-B", "D/256": "3x3-256",
+                 "D/384": "3x3-384", "E/256": "saturation", "C/256-512": "jitter-C",
+                 "D/256-512": "jitter-D", "E/256-512": "jitter-E"}
+
+
+def table3_frame(result: dict) -> pd.DataFrame:
+    """Table 3 with the paper's numbers and the claim each row tests (on top-1 error)."""
+    claims3 = {c.id.split("/", 1)[1]: c for c in table3_claims(result)}
+    rows = []
+    for row, (p1, p5) in paper.TABLE3.items():
+        config, s = _label(row)
+        ours, claim = result["rows"][row], claims3.get(TABLE3_ROW_OF.get(row, ""))
+        rows.append({"config": config, "train S": s, "test Q": ours["Q"][0], "test Q (px)": ours["Q_px"][0],
+                     "top-1 ours": ours["top1"], "top-5 ours": ours["top5"], "top-1 paper": p1,
+                     "top-5 paper": p5, "claim": claim.statement if claim else "—",
+                     "verdict": claim.verdict if claim else "—"})
+    return pd.DataFrame(rows)
+
+
+def table4_frame(result: dict) -> pd.DataFrame:
+    """Table 4 (multi-scale dense test) beside the paper, with single-scale for reference."""
+    v = _verdicts(table4_claims(result))
+    rows = []
+    for row, (p1, p5) in paper.TABLE4.items():
+        config, s = _label(row)
+        multi, single = result["rows"][row]["multi"], result["rows"][row]["single"]
+        rows.append({"config": config, "train S": s, "test Q": ",".join(map(str, multi["Q"])),
+                     "test Q (px)": ",".join(map(str, multi["Q_px"])), "top-1 ours": multi["top1"],
+                     "top-5 ours": multi["top5"], "top-1 paper": p1, "top-5 paper": p5,
+                     "top-1 ours, single Q": single["top1"],
+                     "multi-scale beats single?": v[f"table4/multi-scale/{row}"],
+                     "jittering beats fixed S?": v.get(f"table4/jitter/{config}", "—") if ";" in s else "—"})
+    return pd.DataFrame(rows)
+
+
+def table5_frame(result: dict) -> pd.DataFrame:
+    """Table 5: dense vs multi-crop vs both, and whether combining beats either alone."""
+    names = {"dense": "dense", "multi-crop": "multi-crop", "dense+multi-crop": "multi-crop & dense"}
+    v = _verdicts(table5_claims(result))
+    rows = []
+    for row, methods in result["rows"].items():
+        config, s = _label(row)
+        for method, ours in methods.items():
+            p1, p5 = paper.TABLE5[row][names[method]]
+            rows.append({"config": config, "train S": s, "method": names[method],
+                         "test Q": ",".join(map(str, ours["Q"])), "top-1 ours": ours["top1"],
+                         "top-5 ours": ours["top5"], "top-1 paper": p1, "top-5 paper": p5,
+                         "both beat either alone?": v[f"table5/combined/{row}"] if method == "dense+multi-crop"
+                         else "—"})
+    return pd.DataFrame(rows)
+
+
+def table6_frame(result: dict) -> pd.DataFrame:
+    """Table 6: fusions beside the paper, and whether each beats the best single net in it."""
+    claims6 = table6_claims(result)
+    rows = []
+    for (name, ours), claim in zip(result["rows"].items(), claims6):
+        p1, p5, p5t = paper.TABLE6[name]
+        rows.append({"combined models": name, "top-1 ours": ours["top1"], "top-5 ours": ours["top5"],
+                     "top-1 paper (val)": p1, "top-5 paper (val)": p5, "top-5 paper (test)": p5t,
+                     "best single net in it (dense, top-1)": claim.ours[1], "fusion beats it?": claim.verdict})
+    return pd.DataFrame(rows)
+
+
+def table7_frame(result5: dict, result6: dict, profile: str) -> pd.DataFrame:
+    """Table 7: the paper's state-of-the-art table with our best single net and best fusion
+    added, marked as results on another data set at another scale."""
+    dataset = result5["provenance"]["dataset"]
+    singles = [(f"{row}, {m}", v) for row, ms in result5["rows"].items() for m, v in ms.items()]
+    best_single = min(singles, key=lambda kv: kv[1]["top1"])
+    best_fusion = min(result6["rows"].items(), key=lambda kv: kv[1]["top1"])
+    where = f"ours: {dataset}, {profile} profile — NOT ImageNet"
+    rows = [{"method": f"{where}; best single net ({best_single[0]})",
+             "top-1 val": best_single[1]["top1"], "top-5 val": best_single[1]["top5"], "top-5 test": None},
+            {"method": f"{where}; best fusion ({best_fusion[0]})",
+             "top-1 val": best_fusion[1]["top1"], "top-5 val": best_fusion[1]["top5"], "top-5 test": None}]
+    rows += [{"method": name + " (paper, ILSVRC-2012)", "top-1 val": v[0], "top-5 val": v[1], "top-5 test": v[2]}
+             for name, v in paper.TABLE7.items()]
+    return pd.DataFrame(rows)
+
+
+def depth_frame(result4: dict) -> pd.DataFrame:
+    """'Deeper is better' at each training scale of Table 4: B → C → D → E (top-1)."""
+    return pd.DataFrame([{"pair": c.statement, "top-1 deeper": c.ours[0], "top-1 shallower": c.ours[1],
+                          "paper": f"{c.paper[0]} vs {c.paper[1]}", "verdict": c.verdict}
+                         for c in table4_claims(result4) if "/depth/" in c.id])
+
+
+def shallow_frame(result3: dict) -> pd.DataFrame:
+    """§4.1: B against its shallow 5×5 variant on the centre crop; the paper's gap is 7 points."""
+    b, s = result3["shallow"]["B/256"], result3["shallow"]["B-5x5/256"]
+    claim = next(c for c in table3_claims(result3) if c.id == "table3/shallow")
+    return pd.DataFrame([{"net": "B (3×3 pairs)", "top-1 ours": b["top1"], "top-5 ours": b["top5"]},
+                         {"net": "B-5x5 (shallow)", "top-1 ours": s["top1"], "top-5 ours": s["top5"]},
+                         {"net": "gap (shallow − B)", "top-1 ours": round(s["top1"] - b["top1"], 2),
+                          "top-5 ours": round(s["top5"] - b["top5"], 2)}]).assign(
+        **{"paper: gap in top-1": ["", "", paper.SHALLOW_TOP1_GAP],
+           "small filters beat the shallow net?": ["", "", claim.verdict]})
+
+
+def dense_positions(profile_name: str, qs: tuple[int, ...] = (224, 256, 288, 352, 384, 416, 512)) -> pd.DataFrame:
+    """How many crop-sized windows one dense pass averages at each test scale Q (smallest side
+    only): the paper's nets at 224 against a profile's.  The output stride is 32 pixels at every
+    scale, so a 32-pixel analogue sweeps far fewer windows than the paper's 224-pixel nets."""
+    p = profiles()[profile_name]
+    rows = []
+    for q in qs:
+        ours = p.scale(q)
+        rows.append({"Q (paper units)": q, "windows per side, paper": (q - 224) // 32 + 1,
+                     f"Q at {p.name} (px)": ours,
+                     f"windows per side, {p.name}": ours // 32 - p.crop // 32 + 1})
+    return pd.DataFrame(rows).set_index("Q (paper units)")
+
+
+def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
+    """Every table of this part whose results exist, for the CSV export and the golden test."""
+    out = {}
+    if "table3" in results:
+        out["table3"], out["table3-shallow"] = table3_frame(results["table3"]), shallow_frame(results["table3"])
+    if "table4" in results:
+        out["table4"], out["table4-depth"] = table4_frame(results["table4"]), depth_frame(results["table4"])
+    if "table5" in results:
+        out["table5"] = table5_frame(results["table5"])
+    if "table6" in results:
+        out["table6"] = table6_frame(results["table6"])
+    if "table7" in results:
+        out["table7"] = table7_frame(results["table5"], results["table6"], results["table7"]["provenance"]["profile"])
+    return out

@@ -1,0 +1,73 @@
+"""Paper §3.1's report: the init chain against training from scratch, and the init scales."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ... import arch
+from ...claims import Claim
+from ...profiles import profiles
+from ...results import ResultSet
+
+
+def init_scales(profile_name: str, config: str = "D") -> pd.DataFrame:
+    """§3.1's N(0, 0.01²) init at full size and the σ each layer gets in a profile's analogue,
+    chosen so that every layer keeps the paper's gain (fan-in × σ²)."""
+    p = profiles()[profile_name]
+    full = {layer.name: layer for layer in arch.plan(config)}
+    rows = []
+    for layer in arch.plan(config, num_classes=10, width=p.width, crop=p.crop, fc_width=p.fc_width):
+        if layer.kind not in ("conv", "fc"):
+            continue
+        sigma = p.init_std * (full[layer.name].fan_in / layer.fan_in) ** 0.5
+        rows.append({"layer": layer.name, "fan-in (paper)": full[layer.name].fan_in,
+                     f"fan-in ({p.name})": layer.fan_in, "σ (paper)": p.init_std,
+                     f"σ ({p.name})": sigma, "gain fan-in·σ² (both)": layer.fan_in * sigma ** 2})
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def init_attenuation() -> pd.DataFrame:
+    """How much each init shrinks the signal's variance through a whole net at the paper's size:
+    the product over weight layers of fan-in·Var(w)/2 (the /2 for the ReLU), as a power of ten.
+    Tiny factors mean vanishing activations and gradients: why deep nets needed A's weights."""
+    rows = []
+    for config in ("A", "B", "C", "D", "E"):
+        normal = glorot = 0.0
+        for layer in arch.plan(config):
+            if layer.kind in ("conv", "fc"):
+                fan_out = layer.out_ch * layer.k * layer.k
+                normal += math.log10(layer.fan_in * 0.01 ** 2 / 2)
+                glorot += math.log10(2 * layer.fan_in / (layer.fan_in + fan_out) / 2)
+        rows.append({"config": config, "weight layers": sum(lay.kind in ("conv", "fc") for lay in arch.plan(config)),
+                     "log10 variance factor, N(0, 0.01²)": round(normal, 1),
+                     "log10 variance factor, Glorot": round(glorot, 1)})
+    return pd.DataFrame(rows).set_index("config")
+
+
+def claims(results: ResultSet) -> list[Claim]:
+    """§3.1: Glorot's init trains the deep net from scratch as well as the init chain does
+    (the paper's note after submission), within the seed noise measured for Table 3."""
+    if "training" not in results:
+        return []
+    test = results["training"]["test"]
+    deep, scratch = [row for row in test if ":" not in row][0], [row for row in test if ":" in row][0]
+    noise, kind = 0.0, "none measured (Table 3 not run)"
+    if "table3" in results:
+        from ..classification.report import noise_kind, seed_noise
+
+        noise, kind = seed_noise(results["table3"]), noise_kind(results["table3"])
+    return [Claim(id="training/glorot-vs-chain", table="training", section="§3.1",
+                  statement=f"training {deep} from scratch with Glorot init works as well as the init chain",
+                  direction="equal", ours=(test[scratch]["top1"], test[deep]["top1"]), paper=None, noise=noise,
+                  noise_kind=kind, weak="the paper states it in words, with no numbers")]
+
+
+def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
+    """The init scales of the quick profile and the test errors of the chain and scratch nets."""
+    out = {"init-attenuation": init_attenuation()}
+    if "training" in results:
+        r = results["training"]
+        out["training"] = pd.DataFrame([{"net": row, "test top-1": v["top1"], "test top-5": v["top5"],
+                                         "epochs": len(r["curves"][row])} for row, v in r["test"].items()])
+    return out

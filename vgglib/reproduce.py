@@ -1,0 +1,76 @@
+"""``python -m vgglib reproduce table4 --profile quick``: train what the run store lacks,
+evaluate, and write ``results/<profile>/<table>.json`` with its CSVs and the claims file.
+
+A table that reads other tables' records (Table 7 reads 5 and 6, Table 10 reads 9) has them
+computed first when their files are missing, and never embeds copies of them."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import claims as claim_model
+from .parts import PARTS, Table, part, tables
+from .profiles import get_profile
+from .results import ResultSet, results_dir, save_result
+from .runs import RunStore
+
+
+def table(name: str) -> Table:
+    """A registered table, or an error naming them all."""
+    known = tables()
+    if name not in known:
+        raise ValueError(f"unknown table {name!r}; valid: {', '.join(known)}, all")
+    return known[name]
+
+
+def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = None,
+              results_root: str | Path | None = None, runs: str | Path | None = None, seed: int = 0,
+              transfer_root: str | Path | None = None, progress: bool = True) -> dict:
+    """Compute one table's record (and any missing record it needs), write it with the CSV
+    exports, and return it."""
+    entry, p = table(name), get_profile(profile)
+    out = results_dir(profile, results_root)
+    needs = {}
+    for need in entry.needs:
+        if need not in ResultSet(out):
+            reproduce(need, profile, data_root, results_root, runs, seed, transfer_root, progress)
+        needs[need] = ResultSet(out)[need]
+    started = time.time()
+    if entry.study:
+        from .data import profile_splits
+        from .study import Study
+
+        study = Study(p, RunStore(runs), profile_splits(p, data_root), seed, progress=progress)
+        kw = {"root": transfer_root} if entry.transfer_root else {}
+        record = entry.compute(study, **needs, **kw)
+    else:
+        record = entry.compute(p)
+    save_result(name, record, out)
+    export(out)
+    if progress:
+        print(f"{name}: {out / (name + '.json')} in {(time.time() - started) / 60:.1f} min")
+    return record
+
+
+def all_claims(results: ResultSet) -> list[claim_model.Claim]:
+    """Every claim of every part whose records exist, in the paper's order."""
+    return [c for p in PARTS for c in part(p).claims(results)]
+
+
+def all_frames(results: ResultSet) -> dict[str, pd.DataFrame]:
+    """Every table of every part whose records exist, by file stem."""
+    return {k: v for p in PARTS for k, v in part(p).frames(results).items()}
+
+
+def export(directory: str | Path) -> None:
+    """Write ``claims.csv`` (one row per claim, with its verdict) and one CSV per table frame
+    into ``directory/csv``, from the records there: what the book offers for download."""
+    directory = Path(directory)
+    results = ResultSet(directory)
+    claim_model.frame(all_claims(results)).to_csv(directory / "claims.csv", index=False)
+    csv = directory / "csv"
+    csv.mkdir(exist_ok=True)
+    for stem, df in all_frames(results).items():
+        df.to_csv(csv / f"{stem}.csv", index=df.index.name is not None)
