@@ -6,11 +6,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from vgglib.augment import (Augmenter, BatchLoader, Normalise, rescale, rescaled_size,
-                            sample_geometry)
+from vgglib.augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size, sample_geometry
+from vgglib.data import synthetic
 from vgglib.images import FolderImages, TensorImages
 from vgglib.stats import Stats, compute_stats
-from vgglib.data import synthetic
 
 IDENTITY = Stats((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
 ZERO = Normalise((0.0, 0.0, 0.0))

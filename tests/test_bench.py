@@ -11,7 +11,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
-    subprocess.run([sys.executable, "bench/gpu.py", "--tiny", "--no-compile", "--out", str(tmp_path)],
+    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.gpu", "--tiny", "--no-compile",
+                    "--out", str(tmp_path)],
                    check=True, cwd=ROOT, capture_output=True)
     report = json.loads((tmp_path / "gpu.json").read_text())
     assert report["tiny"] and report["eager"]["images_per_s"] > 0
@@ -19,7 +20,7 @@ def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
 
 
 def test_throughput_bench_writes_both_reports(tmp_path):
-    subprocess.run([sys.executable, "bench/throughput.py", "--profile", "smoke", "--configs", "A",
+    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.throughput", "--profile", "smoke", "--configs", "A",
                     "--steps", "2", "--repeats", "1", "--out", str(tmp_path)], check=True, cwd=ROOT,
                    capture_output=True)
     rows = json.loads((tmp_path / "throughput.json").read_text())["throughput"]
@@ -36,8 +37,8 @@ def tiny_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     snapshot = ROOT / "results" / "smoke" / "bench.json"
     existed = snapshot.exists()
-    subprocess.run([sys.executable, "bench/bench.py", "--tiny", "--out", str(out)], check=True, cwd=ROOT,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.run", "--tiny", "--out", str(out)], check=True,
+                   cwd=ROOT, capture_output=True)
     assert snapshot.exists() == existed, "a --tiny run must not write the committed snapshot"
     return json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text()
 
@@ -84,11 +85,8 @@ def test_bench_driver_figures_are_positive_and_consistent(tiny_report):
 
 
 def test_performance_page_helpers_read_the_report(tiny_report):
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import summary
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    from vgglib.parts.performance import report as summary
+
     report, _ = tiny_report
     tables = summary.frames(report)
     assert set(tables) == set(SECTIONS)
@@ -98,8 +96,9 @@ def test_performance_page_helpers_read_the_report(tiny_report):
 
 
 def test_accuracy_check_trains_fp32_beside_the_profile_run(tmp_path):
-    subprocess.run([sys.executable, "bench/accuracy.py", "--profile", "smoke", "--runs", str(tmp_path / "runs"),
-                    "--out", str(tmp_path)], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.accuracy", "--profile", "smoke",
+                    "--runs", str(tmp_path / "runs"), "--out", str(tmp_path)],
+                   check=True, cwd=ROOT, capture_output=True)
     report = json.loads((tmp_path / "accuracy.json").read_text())
     assert len(report["rows"]) == 2 and "fp32 eager" in report["rows"]
     assert all(0 <= r["top1"] <= 100 and r["epochs"] >= 1 for r in report["rows"].values())

@@ -10,7 +10,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import nbformat
 import pytest
-
 from conftest import NOTEBOOKS
 
 pytestmark = pytest.mark.slow

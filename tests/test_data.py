@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 
 from vgglib import data
+from vgglib.data import fashion_mnist, find_fashion_mnist, image_folder, imagenet, load_dataset, read_idx, synthetic
 from vgglib.images import FolderImages, TensorImages
 from vgglib.stats import Stats, cached_stats, compute_stats
-from vgglib.data import fashion_mnist, find_fashion_mnist, image_folder, imagenet, load_dataset, read_idx, synthetic
 
 
 def idx_bytes(array: torch.Tensor) -> bytes:

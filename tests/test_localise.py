@@ -6,15 +6,16 @@ import pytest
 import torch
 
 from vgglib import arch, paper
-from vgglib import boxes as loc
 from vgglib import box_data as ld
-from vgglib.parts.localisation import report, run as loc_run
+from vgglib import boxes as loc
 from vgglib.augment import Augmenter, Normalise
 from vgglib.data import Splits, synthetic
-from vgglib.stats import Stats
 from vgglib.images import TensorImages
+from vgglib.parts.localisation import report
+from vgglib.parts.localisation import run as loc_run
 from vgglib.profiles import get_profile
 from vgglib.runs import RunStore
+from vgglib.stats import Stats
 
 IDENTITY = Normalise((0.0, 0.0, 0.0))
 NO_COLOUR = Stats((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])

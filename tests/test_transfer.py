@@ -10,10 +10,10 @@ from sklearn.metrics import average_precision_score
 from vgglib import arch, paper
 from vgglib import features as tr
 from vgglib import targets as td
-from vgglib.parts.transfer import report
 from vgglib.augment import Normalise, rescale
 from vgglib.data import Splits
 from vgglib.images import TensorImages
+from vgglib.parts.transfer import report
 
 NORM = Normalise((120.0, 115.0, 100.0))
 CLASSES = [f"c{k}" for k in range(10)]

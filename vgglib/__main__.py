@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             reproduce(name, args.profile, args.data, args.results, args.runs, args.seed, args.transfer,
                       progress=not args.quiet)
     if args.command == "evaluate":
-        from .images import FolderImages
         from .data import synthetic
         from .evaluate import evaluate_weights
+        from .images import FolderImages
 
         images = synthetic().test if args.synthetic else FolderImages(args.images)
         if args.limit:

@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from .augment import derived_seed
-from .images import FolderImages, ImageSet, Subset, TensorImages
 from .data import Splits
+from .images import FolderImages, ImageSet, Subset, TensorImages
+from .profiles import section
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,6 @@ class LocSettings:
     max_side: float = 0.85
 
 
-#: Per profile, as ``profiles.toml`` does for classification.  ``quick`` is sized so that
-#: Tables 8–9 fit in 45 minutes on two CPU cores once the classification nets exist.
-SETTINGS = {
-    "smoke": LocSettings(canvas=56, train=256, val=64, test=64),
-    "quick": LocSettings(canvas=56, train=55000, val=1000, test=2000),
-}
 
 
 @dataclass
@@ -244,11 +239,9 @@ def imagenet_boxes(splits: Splits) -> LocSplits:
 
 
 def _settings(profile_name: str, splits: Splits) -> LocSettings:
-    """A profile's canvas settings, or an error naming the profiles that have them."""
-    if profile_name not in SETTINGS:
-        raise ValueError(f"no canvas settings for profile {profile_name!r} on {splits.name}; "
-                         f"known: {sorted(SETTINGS)}")
-    return SETTINGS[profile_name]
+    """A profile's canvas settings (``[<profile>.localisation]`` in profiles.toml)."""
+    values = section(profile_name, "localisation")
+    return LocSettings(**{k: values[k] for k in values if k in LocSettings.__dataclass_fields__})
 
 
 def loc_splits(profile_name: str, splits: Splits, seed: int = 0) -> LocSplits:

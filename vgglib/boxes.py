@@ -26,17 +26,16 @@ import torch
 
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
+from .box_data import BoxSet, LocSplits
 from .data import Splits
 from .evaluate import batches, bf16_autocast, device_of, eval_mode
-from .box_data import BoxSet, LocSplits
-from .profiles import Profile
+from .profiles import Profile, section
 from .runs import NOT_IN_KEY, RunSpec, RunStore
 from .train import Classification, train
 
 HEADS = ("SCR", "PCR")
 #: Layers fine-tuned: all of them, or the first two FC layers (plus the fresh last one).
 TUNES = {"all": None, "fc": ("fc6", "fc7", "fc8")}
-LR = 1e-3                 # Appendix A.1: initial learning rate of the localisation nets
 IOU_CORRECT = 0.5         # ILSVRC: a box is correct when IoU with the ground truth exceeds this
 MERGE_IOU = 0.5           # greedy merge: boxes overlapping more than this are "spatially close"
 NATIVE_STRIDE = 32        # five 2×2 poolings
@@ -184,7 +183,8 @@ def localiser_spec(row: str, head: str, tune: str, profile: Profile, data: LocSp
     settings = {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY}
     settings.update(task="localisation", head=head, tune=tune, S=int(row.split("/")[1]))
     return RunSpec(row=f"{row}:loc-{head}-{tune}", profile=profile.name, settings=settings,
-                   dataset=data.name, seed=seed, parent=parent_key, copy=copied, lr=LR, max_epochs=epochs)
+                   dataset=data.name, seed=seed, parent=parent_key, copy=copied,
+                   lr=section(profile.name, "localisation")["lr"], max_epochs=epochs)
 
 
 def train_localiser(spec: RunSpec, store: RunStore, data: LocSplits, donor: arch.VGG, splits: Splits,

@@ -20,10 +20,10 @@ from sklearn.svm import SVC
 
 from .arch import VGG
 from .augment import Normalise, rescale, seeded_generator
+from .evaluate import batches, bf16_autocast, device_of, eval_mode, pooled_window
 from .files import save_tensor
 from .images import ImageSet
-from .evaluate import batches, bf16_autocast, device_of, eval_mode, pooled_window
-from .targets import (VAL_FRACTION)
+from .targets import VAL_FRACTION
 
 AGGREGATIONS = ("average", "stack")
 #: The SVM's C is chosen from this grid on a validation split.

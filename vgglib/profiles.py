@@ -46,7 +46,7 @@ class Profile:
         """All fields, for run specs and provenance."""
         return asdict(self)
 
-    def with_(self, **changes) -> "Profile":
+    def with_(self, **changes) -> Profile:
         """A copy with some fields changed (e.g. a smaller epoch cap for one run)."""
         unknown = set(changes) - set(self.as_dict())
         if unknown:
@@ -54,11 +54,45 @@ class Profile:
         return replace(self, **changes)
 
 
-def profiles() -> dict[str, Profile]:
-    """Every profile in ``profiles.toml``."""
+#: Sections of a profile that configure one part of the paper rather than the training engine.
+SECTIONS = ("localisation", "transfer")
+
+
+def _raw() -> dict[str, dict]:
+    """Each profile's values: ``[defaults]`` overlaid with the profile's own, sections included."""
     with PROFILE_FILE.open("rb") as f:
         raw = tomllib.load(f)
-    return {name: Profile(name=name, **values) for name, values in raw.items()}
+    defaults = raw.pop("defaults")
+    out = {}
+    for name, values in raw.items():
+        merged = {k: v for k, v in defaults.items() if k not in SECTIONS}
+        merged.update({k: v for k, v in values.items() if k not in SECTIONS})
+        for section in SECTIONS:
+            merged[section] = {**defaults.get(section, {}), **values.get(section, {})}
+        out[name] = merged
+    return out
+
+
+def profiles() -> dict[str, Profile]:
+    """Every profile in ``profiles.toml``."""
+    return {name: Profile(name=name, **{k: v for k, v in values.items() if k not in SECTIONS})
+            for name, values in _raw().items()}
+
+
+def section(profile: str, name: str) -> dict:
+    """One part's settings at a profile (``localisation``, ``transfer``), or an error that
+    names the profiles having them: a part never falls back to another profile's numbers."""
+    raw = _raw()
+    if profile not in raw:
+        raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(raw)}")
+    if name not in SECTIONS:
+        raise ValueError(f"unknown settings section {name!r}; valid: {', '.join(SECTIONS)}")
+    values = raw[profile][name]
+    if not values:
+        having = [p for p, v in raw.items() if v[name]]
+        raise ValueError(f"profile {profile!r} has no [{profile}.{name}] settings in {PROFILE_FILE}; "
+                         f"profiles that have them: {', '.join(having)}")
+    return values
 
 
 def get_profile(name: str) -> Profile:

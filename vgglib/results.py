@@ -9,7 +9,7 @@ import os
 import platform
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -53,7 +53,7 @@ def provenance(profile: str, started: float, **extra) -> dict:
     """The record a results page shows: profile, commit, hardware, date and wall time."""
     return {"profile": profile, "commit": git_commit(), "hardware": hardware(),
             "torch": torch.__version__,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "wall_s": round(time.time() - started, 1), **extra}
 
 

@@ -38,7 +38,7 @@ class Row:
     init: str = "chain"
 
     @classmethod
-    def parse(cls, text: str) -> "Row":
+    def parse(cls, text: str) -> Row:
         """Parse ``D/256``, ``D/384``, ``D/256-512`` or ``D/256:glorot``."""
         m = re.fullmatch(r"([A-Za-z0-9x-]+?)/(\d+)(?:-(\d+))?(?::(chain|normal|glorot))?", text.strip())
         if not m:
@@ -52,7 +52,7 @@ class Row:
         s = f"{self.scale[0]}-{self.scale[1]}" if isinstance(self.scale, tuple) else str(self.scale)
         return f"{self.config}/{s}" + ("" if self.init == "chain" else f":{self.init}")
 
-    def parent(self) -> tuple["Row | None", tuple[str, ...] | str]:
+    def parent(self) -> tuple[Row | None, tuple[str, ...] | str]:
         """The row this one is initialised from, and which layers it copies (§3.1)."""
         if self.init != "chain":
             return None, ()

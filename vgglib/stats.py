@@ -11,6 +11,7 @@ import torch
 from .files import atomic_write
 from .images import ImageSet
 
+
 @dataclass
 class Stats:
     """Training-set RGB statistics on the 0–255 scale: the mean (subtracted from every input,

@@ -15,12 +15,11 @@ from . import evaluate
 from .arch import VGG
 from .augment import Normalise
 from .data import Splits
+from .files import save_tensor
 from .profiles import Profile
 from .results import provenance
-from .files import save_tensor
 from .runs import Row, RunStore
 from .train import dataset_id, ensure
-
 
 
 @dataclass

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from .augment import derived_seed, rescale, seeded_generator
-from .images import FileImages, FolderImages, ImageSet, Indices, TensorImages
 from .data import Splits, holdout
+from .images import FileImages, FolderImages, ImageSet, Indices, TensorImages
+from .profiles import section
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
@@ -41,12 +42,11 @@ class TransferSettings:
     items: tuple[int, int] = (2, 4)
 
 
-#: ``quick`` is sized to fit Tables 11 and 12 in 20 minutes on two CPU cores once D and E exist.
-SETTINGS = {
-    "smoke": TransferSettings(canvas=56, voc=(48, 24, 48), action=(48, 24, 48), digits_per_class=24,
-                              per_class=(8, 8)),
-    "quick": TransferSettings(canvas=56, voc=(1200, 300, 1500), action=(800, 200, 1000), digits_per_class=0),
-}
+def settings(profile: str) -> TransferSettings:
+    """A profile's analogue targets (``[<profile>.transfer]`` in profiles.toml); an error for a
+    profile without them, never another profile's numbers."""
+    return TransferSettings(**{k: tuple(v) if isinstance(v, list) else v
+                               for k, v in section(profile, "transfer").items()})
 
 
 @dataclass

@@ -21,8 +21,8 @@ from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
 from .data import Splits
 from .files import save_tensor, write_json
-from .runs import Row, RunSpec, RunStore, Scale, make_spec
 from .profiles import Profile
+from .runs import Row, RunSpec, RunStore, Scale, make_spec
 
 
 @dataclass

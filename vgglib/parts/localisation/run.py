@@ -10,8 +10,17 @@ import torch
 
 from ... import arch, evaluate
 from ...box_data import BoxSet, LocSplits, loc_splits
-from ...boxes import (centre_boxes, dense_predictions, error, hits, localiser_spec, merged_boxes, paired_noise,
-                      stride_for, train_localiser)
+from ...boxes import (
+    centre_boxes,
+    dense_predictions,
+    error,
+    hits,
+    localiser_spec,
+    merged_boxes,
+    paired_noise,
+    stride_for,
+    train_localiser,
+)
 from ...runs import RunStore
 from ...study import Study, scale_of
 

@@ -8,11 +8,30 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...features import (AGGREGATIONS, C_GRID, Extractor, bootstrap_noise, caltech_protocol, caltech_splits,
-                         describe, split_noise, stacked, voc_protocol)
+from ...features import (
+    AGGREGATIONS,
+    C_GRID,
+    Extractor,
+    bootstrap_noise,
+    caltech_protocol,
+    caltech_splits,
+    describe,
+    split_noise,
+    stacked,
+    voc_protocol,
+)
 from ...study import Study
-from ...targets import (SETTINGS, BoxCrops, Target, TransferSettings, canvas_target, caltech_target,
-                        digits_target, voc_action, voc_classification)
+from ...targets import (
+    BoxCrops,
+    Target,
+    TransferSettings,
+    caltech_target,
+    canvas_target,
+    digits_target,
+    settings,
+    voc_action,
+    voc_classification,
+)
 
 #: The nets whose features the paper transfers: its two best ILSVRC models, D and E, the ones
 #: it released, trained with scale jittering (§4).  Late fusion stacks both.
@@ -28,8 +47,8 @@ COLUMNS = ("VOC-2007", "VOC-2012", "Caltech-101", "Caltech-256")
 
 
 def _settings(study: Study) -> TransferSettings:
-    """The analogue settings of the study's profile (``quick``'s for a profile without its own)."""
-    return SETTINGS.get(study.profile.name, SETTINGS["quick"])
+    """The analogue targets' settings of the study's profile."""
+    return settings(study.profile.name)
 
 
 def extractors(study: Study) -> dict[str, Extractor]:

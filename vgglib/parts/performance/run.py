@@ -10,8 +10,8 @@
 Writes out/bench/bench.json (every figure with its unit) and bench.md, and copies bench.json
 to results/<profile>/bench.json, the snapshot the book's performance page reads.
 
-    python bench/bench.py --profile quick         # make bench: about 8 minutes on 2 cores
-    python bench/bench.py --tiny --out /tmp/b     # toy sizes, seconds: the tests' smoke run
+    python -m vgglib.parts.performance.run --profile quick         # make bench: about 8 minutes on 2 cores
+    python -m vgglib.parts.performance.run --tiny --out /tmp/b     # toy sizes, seconds: the tests' smoke run
 """
 from __future__ import annotations
 
@@ -21,22 +21,18 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 import torchvision
 
-import evalcost
-import fastpaths
-import memory
-import pipeline
-import throughput
-from summary import SECTIONS, markdown
-from vgglib.stats import compute_stats
-from vgglib.data import profile_splits
-from vgglib.profiles import get_profile
-from vgglib.results import REPO, RESULTS, git_commit, hardware
+from ...data import profile_splits
+from ...profiles import get_profile
+from ...results import REPO, RESULTS, git_commit, hardware
+from ...stats import compute_stats
+from . import data_pipeline, eval_cost, fast_paths, memory, throughput
+from .report import SECTIONS, markdown
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class Sizes:
     eval_full_images: int = 2
     eval_profile_repeats: int = 3
     eval_full_repeats: int = 2
-    eval_full_qs: tuple[int, ...] = evalcost.PAPER_Q
+    eval_full_qs: tuple[int, ...] = eval_cost.PAPER_Q
     eval_full_subset_grid: int = 2
     pipeline_fmnist_batches: int = 30
     pipeline_jpegs: int = 256
@@ -87,13 +83,13 @@ def run(profile: str, sizes: Sizes, tiny: bool, accuracy: bool, compile_cap_s: f
     jobs = {
         "throughput": lambda: throughput.section_1(p, splits.train, stats, s.throughput_configs,
                                                    s.throughput_steps, s.throughput_repeats),
-        "torchvision": lambda: fastpaths.section_2(s.tv_pairs, s.tv_batch, s.tv_repeats),
-        "fast_paths": lambda: fastpaths.section_3(p, splits, stats, s.fast_steps, s.fast_repeats,
+        "torchvision": lambda: fast_paths.section_2(s.tv_pairs, s.tv_batch, s.tv_repeats),
+        "fast_paths": lambda: fast_paths.section_3(p, splits, stats, s.fast_steps, s.fast_repeats,
                                                   s.accuracy_images if accuracy else 0, compile_cap_s),
-        "eval_cost": lambda: evalcost.section_4(p, splits.val, full, s.eval_profile_images, s.eval_full_images,
+        "eval_cost": lambda: eval_cost.section_4(p, splits.val, full, s.eval_profile_images, s.eval_full_images,
                                                 s.eval_profile_repeats, s.eval_full_repeats, s.eval_full_qs,
                                                 s.eval_full_subset_grid),
-        "pipeline": lambda: pipeline.section_5(p, splits.train, stats, full, s.pipeline_fmnist_batches,
+        "pipeline": lambda: data_pipeline.section_5(p, splits.train, stats, full, s.pipeline_fmnist_batches,
                                                s.pipeline_jpegs, s.pipeline_repeats, gpu_speeds(sections)),
         "memory": lambda: memory.section_6(p.name, s.rss_steps, s.memory_batches, full.batch),
     }
@@ -103,7 +99,7 @@ def run(profile: str, sizes: Sizes, tiny: bool, accuracy: bool, compile_cap_s: f
             log(f"[bench] {sections[key]['title']}: {sections[key]['elapsed_s']} s")
     return {"schema": 1, "profile": p.name, "tiny": tiny, "hardware": hardware(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "threads": torch.get_num_threads(), "commit": git_commit(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "wall_s": round(time.perf_counter() - started, 1), "sections": sections}
 
 

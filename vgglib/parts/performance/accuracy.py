@@ -4,7 +4,7 @@ in fp32 eager, and both are tested as Table 4 does: dense, three scales, each in
 Writes accuracy.json; about 12 minutes at quick on 2 cores (the fp32 run), more if the store lacks
 A/256 or D/256.
 
-    python bench/accuracy.py --profile quick --out out/bench
+    python -m vgglib.parts.performance.accuracy --profile quick --out out/bench
 """
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import json
 import time
 from pathlib import Path
 
-from vgglib import evaluate
-from vgglib.augment import Normalise
-from vgglib.stats import cached_stats
-from vgglib.data import profile_splits
-from vgglib.profiles import get_profile
-from vgglib.results import hardware
-from vgglib.runs import Row, RunStore, make_spec
-from vgglib.train import dataset_id, ensure, train
+from ... import evaluate
+from ...augment import Normalise
+from ...data import profile_splits
+from ...profiles import get_profile
+from ...results import hardware
+from ...runs import Row, RunStore, make_spec
+from ...stats import cached_stats
+from ...train import dataset_id, ensure, train
 
 
 def compare(profile: str, store: RunStore) -> dict:

@@ -3,8 +3,8 @@ bf16 autocast and channels-last, eager and with torch.compile; the achieved TFLO
 the device's measured bf16 matrix-multiply peak; and the projected wall time of the paper's
 74 ImageNet epochs.  On a machine without CUDA it runs with tiny sizes so tests keep it working.
 
-    python bench/gpu.py --out out/bench          # on a GPU: the real check, under 5 minutes
-    python bench/gpu.py --tiny --out /tmp/x      # anywhere: the same code on toy sizes
+    python -m vgglib.parts.performance.gpu --out out/bench          # on a GPU: the real check, under 5 minutes
+    python -m vgglib.parts.performance.gpu --tiny --out /tmp/x      # anywhere: the same code on toy sizes
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from vgglib import arch
+from ... import arch
 
 IMAGENET_TRAIN = 1_281_167
 PAPER_EPOCHS = 74

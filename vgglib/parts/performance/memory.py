@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from common import section, table
-from vgglib import arch
+from ... import arch
+from .timing import section, table
 
 MIB = 2 ** 20
 GIB = 2 ** 30
@@ -38,11 +38,12 @@ def peak_rss_mib() -> float:
 
 def rss_child(profile: str, steps: int) -> dict:
     """Peak RSS (MiB) after setting up a training run of D at ``profile`` and after ``steps`` steps."""
+    from throughput import step_fn
+
     from vgglib.augment import Augmenter, BatchLoader
-    from vgglib.stats import compute_stats
     from vgglib.data import profile_splits
     from vgglib.profiles import get_profile
-    from throughput import step_fn
+    from vgglib.stats import compute_stats
 
     p = get_profile(profile)
     splits = profile_splits(p)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import torch
 import torchvision
 
-from common import median, seconds, section, table, threads
-from throughput import step_fn
-from vgglib import arch, evaluate
-from vgglib.augment import Augmenter, BatchLoader, Normalise
-from vgglib.data import Splits
-from vgglib.stats import Stats
-from vgglib.profiles import Profile
+from ... import arch, evaluate
+from ...augment import Augmenter, BatchLoader, Normalise
+from ...data import Splits
+from ...profiles import Profile
+from ...stats import Stats
+from .throughput import step_fn
+from .timing import median, seconds, section, table, threads
 
 #: Item 2's bar: vgglib's net runs at least this share of torchvision's speed.
 TV_BAR = 0.98
@@ -49,9 +49,9 @@ def compare_torchvision(config: str, tv_name: str, batch: int, repeats: int) -> 
             net = nets[name]
             net.eval()
             with torch.no_grad():
-                t_fwd = seconds(lambda: net(x))
+                t_fwd = seconds(lambda net=net: net(x))
             net.train()
-            t_step = seconds(lambda: steps[name](x, y))
+            t_step = seconds(lambda step=steps[name]: step(x, y))
             if r:  # round 0 warms both up
                 forward[name].append(batch / t_fwd)
                 train[name].append(batch / t_step)
@@ -218,7 +218,7 @@ def section_3(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int
             runner.steps(x, y, 3)
         else:
             try:
-                compile_warmup_s = _capped(lambda: runner.steps(x, y, 3), compile_cap_s)
+                compile_warmup_s = _capped(lambda runner=runner: runner.steps(x, y, 3), compile_cap_s)
             except Exception as e:  # a failed or over-long compile is a finding, not a crash
                 skipped[path.name] = _first_line(e)
                 continue

@@ -11,14 +11,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from common import section, table
-from vgglib import arch
-from vgglib.augment import Augmenter, BatchLoader
-from vgglib.images import ImageSet
-from vgglib.stats import Stats, compute_stats
-from vgglib.data import profile_splits
-from vgglib.profiles import Profile, get_profile
-from vgglib.results import hardware
+from ... import arch
+from ...augment import Augmenter, BatchLoader
+from ...data import profile_splits
+from ...images import ImageSet
+from ...profiles import Profile, get_profile
+from ...results import hardware
+from ...stats import Stats, compute_stats
+from .timing import section, table
 
 #: Item 1's bar: vgglib's step with its data pipeline keeps at least this share of the model-only speed.
 BAR = 0.9

@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from common import median, seconds, section, table, threads
-from vgglib.augment import Augmenter, BatchLoader
-from vgglib.images import FolderImages, ImageSet
-from vgglib.stats import Stats, compute_stats
-from vgglib.profiles import Profile
+from ...augment import Augmenter, BatchLoader
+from ...images import FolderImages, ImageSet
+from ...profiles import Profile
+from ...stats import Stats, compute_stats
+from .timing import median, seconds, section, table, threads
 
 #: ILSVRC-2012's typical photo: 500×375 (width × height).
 PHOTO_HW = (375, 500)

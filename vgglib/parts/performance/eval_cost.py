@@ -7,12 +7,12 @@ import time
 
 import torch
 
-from common import median, seconds, section, table
-from pipeline import PHOTO_HW, photo
-from vgglib import arch, evaluate
-from vgglib.augment import Normalise, rescaled_size
-from vgglib.images import ImageSet, TensorImages
-from vgglib.profiles import Profile
+from ... import arch, evaluate
+from ...augment import Normalise, rescaled_size
+from ...images import ImageSet, TensorImages
+from ...profiles import Profile
+from .data_pipeline import PHOTO_HW, photo
+from .timing import median, seconds, section, table
 
 #: The paper's test scales Q for the jittered nets (§3.2, Table 4), in its 224-pixel units.
 PAPER_Q = (256, 384, 512)

@@ -1,0 +1,24 @@
+"""One source of settings: profiles.toml's defaults, each profile's differences, and the
+per-part sections, with errors that name the choices instead of silent fallbacks."""
+import pytest
+
+from vgglib import box_data, targets
+from vgglib.profiles import get_profile, section
+
+
+def test_defaults_are_the_papers_and_profiles_change_only_what_they_say():
+    full, quick = get_profile("full"), get_profile("quick")
+    assert (full.crop, full.batch, full.lr, full.weight_decay, full.max_epochs) == (224, 256, 1e-2, 5e-4, 74)
+    assert (quick.crop, quick.batch, quick.lr, quick.momentum) == (32, 128, 1e-2, 0.9)
+    assert section("full", "localisation") == {"lr": 1e-3}
+
+
+def test_part_settings_come_from_the_profile_and_never_fall_back():
+    assert box_data._settings("smoke", None).test == 64
+    assert targets.settings("quick").voc == (1200, 300, 1500)
+    with pytest.raises(ValueError, match=r"no \[full.transfer\] settings .* quick, smoke"):
+        targets.settings("full")
+    with pytest.raises(ValueError, match="unknown profile 'tiny'; valid: full, quick, smoke"):
+        section("tiny", "transfer")
+    with pytest.raises(ValueError, match="unknown profile"):
+        get_profile("tiny")
