@@ -1,10 +1,11 @@
 # vgglib: reproduce Simonyan & Zisserman (ICLR 2015) table by table.
-#   make reproduce-table2        Tables 1–2 (§2), then rebuild the book
-#   make test                    the test suite (notebooks at the smoke profile)
+#   make reproduce-table4        compute a table (train what the run store lacks, evaluate), rebuild the book
+#   make reproduce-all           every table, in the paper's order
+#   make test                    lint, then the test suite (notebooks at the smoke profile)
 #   make book / make serve       build the book offline / serve it on localhost:8000
-#   make reproduce-tableN        N = 3..12: train what the table lacks, evaluate, render (table10 after table9)
-# PROFILE=smoke|quick|full selects the scale (quick is the default); DATA=path points at a data set;
-# TRANSFER=path (full only) at the Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
+# Tables: table2 (Tables 1-2), training (§3.1), table3 ... table12. PROFILE=smoke|quick|full selects
+# the scale (quick is the default); DATA=path points at a data set; TRANSFER=path (full only) at the
+# Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
 PROFILE ?= quick
 DATA ?=
 TRANSFER ?=
@@ -15,17 +16,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NB_OUT := book/_nb
 PAPERMILL := $(PY) -m papermill -k vgglib --progress-bar
-SRC := $(wildcard vgglib/*.py vgglib/*.toml)
-NB_PARAMS := -p profile $(PROFILE) $(if $(DATA),-p data_root $(DATA))
-TABLE_PARAMS := $(NB_PARAMS) $(if $(TRANSFER),-p transfer_root $(TRANSFER))
+SRC := $(wildcard vgglib/*.py vgglib/*.toml vgglib/parts/*/*.py)
+NB_PARAMS := -p profile $(PROFILE)
+REPRODUCE := $(PY) -m vgglib reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA)) \
+	$(if $(TRANSFER),--transfer $(TRANSFER))
+RESULTS := $(wildcard results/$(PROFILE)/*.json)
 
-TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table6_fusion table7_state_of_the_art \
-	table8_localisation table9_dense_localisation table10_localisation_sota table11_transfer table12_action
-CHAPTERS := architecture training $(TABLES) performance
+# Every page of the book is a text notebook.
+CHAPTERS := $(patsubst notebooks/%.md,%,$(wildcard notebooks/*.md))
 
-.PHONY: venv test book serve lab bench bench-e2e bench-accuracy clean reproduce-table1 reproduce-table2 \
-	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
-	reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12
+.PHONY: venv test lint export book serve lab bench bench-e2e bench-accuracy clean reproduce-all reproduce-table1
 
 # The environment: .venv with the pinned dependencies and a Jupyter kernel living inside it.
 $(STAMP): pyproject.toml
@@ -37,8 +37,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
+
+# ruff on the package and tests, and on each text notebook through jupytext.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vgglib tests
+	$(VENV)/bin/jupytext --quiet --check "$(abspath $(VENV))/bin/ruff check --quiet {}" notebooks/*.md
+
+# The CSV exports and claims.csv beside the committed records, from the report code.
+export: $(STAMP)
+	$(PY) -c 'from vgglib.reproduce import export; export("results/$(PROFILE)")'
 
 # An executed notebook is stale when its source, vgglib or the environment changed.
 # Notebooks are MyST text (notebooks/*.md); jupytext converts each to a copy that papermill executes.
@@ -47,40 +56,23 @@ $(NB_OUT)/src/%.ipynb: notebooks/%.md $(STAMP)
 	@mkdir -p $(NB_OUT)/src
 	$(JUPYTEXT) -o $@ $<
 
-$(NB_OUT)/%.ipynb: $(NB_OUT)/src/%.ipynb $(SRC) $(STAMP)
+$(NB_OUT)/%.ipynb: $(NB_OUT)/src/%.ipynb $(SRC) $(RESULTS) $(STAMP)
 	$(PAPERMILL) $< $@ $(NB_PARAMS)
 
 book: $(CHAPTERS:%=$(NB_OUT)/%.ipynb)
 	$(VENV)/bin/jupyter-book build book --warningiserror --quiet
 	@echo "Book: book/_build/html/index.html (make serve to browse it)"
 
-reproduce-table1 reproduce-table2: $(STAMP)
-	@mkdir -p $(NB_OUT)/src
-	$(JUPYTEXT) -o $(NB_OUT)/src/architecture.ipynb notebooks/architecture.md
-	$(PAPERMILL) $(NB_OUT)/src/architecture.ipynb $(NB_OUT)/architecture.ipynb $(NB_PARAMS)
+# reproduce-NAME computes one table's record (training what the run store lacks, evaluating),
+# writes results/$(PROFILE)/NAME.json with its CSVs and claims.csv, then rebuilds the book.
+reproduce-%: $(STAMP)
+	$(REPRODUCE) $*
 	$(MAKE) --no-print-directory book
 
-# reproduce-tableN trains what the table lacks (the run store keeps what exists), evaluates it,
-# writes results/$(PROFILE)/tableN.json and rebuilds the book.
-reproduce-training: TABLE_NB := training
-reproduce-table3: TABLE_NB := table3_single_scale
-reproduce-table4: TABLE_NB := table4_multi_scale
-reproduce-table5: TABLE_NB := table5_dense_vs_multicrop
-reproduce-table6: TABLE_NB := table6_fusion
-reproduce-table7: TABLE_NB := table7_state_of_the_art
-reproduce-table8: TABLE_NB := table8_localisation
-reproduce-table9: TABLE_NB := table9_dense_localisation
-reproduce-table10: TABLE_NB := table10_localisation_sota
-reproduce-table11: TABLE_NB := table11_transfer
-reproduce-table12: TABLE_NB := table12_action
-reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
-reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12: $(STAMP)
-	@mkdir -p $(NB_OUT)/src
-	$(JUPYTEXT) -o $(NB_OUT)/src/$(TABLE_NB).ipynb notebooks/$(TABLE_NB).md
-	@start=$$(date +%s); \
-	$(PAPERMILL) $(NB_OUT)/src/$(TABLE_NB).ipynb $(NB_OUT)/$(TABLE_NB).ipynb $(TABLE_PARAMS) -p reproduce True \
-	  --log-output --stdout-file /dev/stdout && \
-	echo "$@: done in $$(( ($$(date +%s) - start) / 60 )) min $$(( ($$(date +%s) - start) % 60 )) s"
+reproduce-table1: reproduce-table2
+
+reproduce-all: $(STAMP)
+	$(REPRODUCE) all
 	$(MAKE) --no-print-directory book
 
 serve: book
@@ -93,11 +85,11 @@ lab: $(STAMP)
 
 # Performance report (issue 7, items 1–6): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
 bench: $(STAMP)
-	$(PY) bench/bench.py --profile $(PROFILE) --out out/bench
+	$(PY) -m vgglib.parts.performance.run --profile $(PROFILE) --out out/bench
 
 # Item 3's long accuracy check: D/256 in fp32 eager beside the stored bf16 + channels-last run (~12 min).
 bench-accuracy: $(STAMP)
-	$(PY) bench/accuracy.py --profile $(PROFILE) --out out/bench
+	$(PY) -m vgglib.parts.performance.accuracy --profile $(PROFILE) --out out/bench
 
 # End-to-end wall time of reproduce-table4 from an empty run store, into out/bench/e2e.json.
 # It trains every net Table 4 needs, rewrites results/$(PROFILE)/table4.json and rebuilds the book.

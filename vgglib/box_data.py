@@ -123,11 +123,11 @@ def canvases(source: ImageSet, n: int, size: int, seed: int, clutter: int = 0,
             geo = frag_geo[i, f]
             patch = _fragment(frags[i * clutter + f][:channels].float(), geo, size)
             free = size - patch.shape[-1]
-            _paste(canvas, patch, int(round(float(geo[3]) * free)), int(round(float(geo[4]) * free)))
+            paste(canvas, patch, int(round(float(geo[3]) * free)), int(round(float(geo[4]) * free)))
         item = items[i][:channels].float()
         s = int(side[i])
         x0, y0 = int((pos[i, 0] * (size - s)).round()), int((pos[i, 1] * (size - s)).round())
-        _paste(canvas, _resized(item, s, s), x0, y0)
+        paste(canvas, _resized(item, s, s), x0, y0)
         h, w = item.shape[-2:]
         b = tight_box(item) * torch.tensor([s / w, s / h, s / w, s / h])
         boxes.append((b + torch.tensor([x0, y0, x0, y0])).view(1, 4))
@@ -144,7 +144,7 @@ def _fragment(image: torch.Tensor, geo: torch.Tensor, size: int) -> torch.Tensor
     return _resized(image[:, top:top + k, left:left + k], s, s)
 
 
-def _paste(canvas: torch.Tensor, patch: torch.Tensor, x0: int, y0: int) -> None:
+def paste(canvas: torch.Tensor, patch: torch.Tensor, x0: int, y0: int) -> None:
     """Maximum-composite ``patch`` into ``canvas`` (in place) with its top-left corner at (x0, y0)."""
     h, w = patch.shape[-2:]
     region = canvas[:, y0:y0 + h, x0:x0 + w]
@@ -183,25 +183,37 @@ def annotation_dir(root: str | Path) -> Path:
     return ann
 
 
-def read_annotation(path: str | Path) -> tuple[tuple[int, int], list[tuple[str, torch.Tensor]]]:
-    """One ILSVRC XML file: ((width, height), [(wnid, box edges)]).  The XML gives inclusive
-    pixel bounds, so x2 = xmax + 1 in our edge convention."""
+def read_boxes(path: str | Path, one_based: bool = False
+               ) -> tuple[tuple[int, int] | None, list[tuple[ET.Element, torch.Tensor]]]:
+    """One PASCAL-format XML file, the format ILSVRC and VOC share: ((width, height), [(object
+    element, box edges)]) for every object with a <bndbox> (size None when the file has no <size>).  Bounds are inclusive pixels counted
+    from 1 (``one_based``, VOC) or 0 (ILSVRC as we read it); edges are (x1, y1, x2, y2) with x2
+    one past the last pixel."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no annotation file at {path}")
     root = ET.parse(path).getroot()
     size = root.find("size")
-    if size is None:
-        raise ValueError(f"{path}: no <size> element; not an ILSVRC annotation")
-    wh = (int(size.findtext("width")), int(size.findtext("height")))
+    wh = None if size is None else (int(size.findtext("width")), int(size.findtext("height")))
+    shift = 1.0 if one_based else 0.0
     objects = []
     for obj in root.iter("object"):
         bb = obj.find("bndbox")
+        if bb is None:
+            continue
         xmin, ymin, xmax, ymax = (float(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
-        objects.append((obj.findtext("name"), torch.tensor([xmin, ymin, xmax + 1, ymax + 1])))
+        objects.append((obj, torch.tensor([xmin - shift, ymin - shift, xmax + 1 - shift, ymax + 1 - shift])))
+    return wh, objects
+
+
+def read_annotation(path: str | Path) -> tuple[tuple[int, int], list[tuple[str, torch.Tensor]]]:
+    """One ILSVRC XML file: ((width, height), [(wnid, box edges)])."""
+    wh, objects = read_boxes(path)
+    if wh is None:
+        raise ValueError(f"{path}: no <size> element; not an ILSVRC annotation")
     if not objects:
         raise ValueError(f"{path}: no <object> with a <bndbox>")
-    return wh, objects
+    return wh, [(obj.findtext("name"), box) for obj, box in objects]
 
 
 def _paths(images: ImageSet) -> list[Path]:

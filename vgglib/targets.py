@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from .augment import derived_seed, rescale, seeded_generator
+from .box_data import paste, read_boxes
 from .data import Splits, holdout
 from .images import FileImages, FolderImages, ImageSet, Indices, TensorImages
 from .profiles import section
@@ -118,7 +118,7 @@ def compose(source: ImageSet, pool: torch.Tensor, n: int, size: int, items: tupl
         for j in reversed(range(int(count[i]))):
             s, a, b = int(side[i, j]), int(x0[i, j]), int(y0[i, j])
             patch = rescale(loaded[i * hi + j][None], s)[0]
-            canvas[:, b:b + s, a:a + s] = torch.maximum(canvas[:, b:b + s, a:a + s], patch)
+            paste(canvas, patch, a, b)
         images[i] = canvas.round().clamp(0, 255).to(torch.uint8)
     boxes = torch.stack([x0, y0, x0 + side, y0 + side], -1).float() * present[..., None]
     none = torch.full_like(pick, -1)
@@ -281,17 +281,12 @@ def voc_action(root: str | Path, seed: int = 0) -> Target:
     for name in ("train", "val"):
         before = len(paths)
         for (image_id, *_) in _read_lines(base / "ImageSets" / "Action" / f"{name}.txt"):
-            xml = base / "Annotations" / f"{image_id}.xml"
-            if not xml.is_file():
-                raise FileNotFoundError(f"missing VOC annotation {xml}")
-            for obj in ET.parse(xml).getroot().iter("object"):
+            for obj, box in read_boxes(base / "Annotations" / f"{image_id}.xml", one_based=True)[1]:
                 actions = obj.find("actions")
                 if actions is None:
                     continue
-                bb = obj.find("bndbox")
-                x1, y1, x2, y2 = (float(bb.findtext(t)) for t in ("xmin", "ymin", "xmax", "ymax"))
                 paths.append(base / "JPEGImages" / f"{image_id}.jpg")
-                boxes.append([x1 - 1, y1 - 1, x2, y2])   # 1-based inclusive pixels → edges
+                boxes.append(box.tolist())
                 labels.append([int(float(actions.findtext(a) or 0)) for a in ACTION_CLASSES])
         sizes.append(len(paths) - before)
     if not paths:
