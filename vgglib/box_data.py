@@ -185,10 +185,10 @@ def annotation_dir(root: str | Path) -> Path:
 
 def read_boxes(path: str | Path, one_based: bool = False
                ) -> tuple[tuple[int, int] | None, list[tuple[ET.Element, torch.Tensor]]]:
-    """One PASCAL-format XML file, the format ILSVRC and VOC share: ((width, height), [(object
-    element, box edges)]) for every object with a <bndbox> (size None when the file has no <size>).  Bounds are inclusive pixels counted
-    from 1 (``one_based``, VOC) or 0 (ILSVRC as we read it); edges are (x1, y1, x2, y2) with x2
-    one past the last pixel."""
+    """One PASCAL-format XML file, the format ILSVRC and VOC share: ((width, height) or None
+    without a <size>, [(object element, box edges)]) for every object with a <bndbox>.  Bounds
+    are inclusive pixels counted from 1 (``one_based``, VOC) or 0 (ILSVRC as we read it); edges
+    are (x1, y1, x2, y2) with x2 one past the last pixel."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no annotation file at {path}")
