@@ -2,6 +2,7 @@
 #   make reproduce-table2        Tables 1–2 (§2), then rebuild the book
 #   make test                    the test suite (notebooks at the smoke profile)
 #   make book / make serve       build the book offline / serve it on localhost:8000
+#   make lab                     the notebooks in JupyterLab;  make lock  regenerates requirements.lock
 #   make reproduce-tableN        N = 3..12: train what the table lacks, evaluate, render (table10 after table9)
 # PROFILE=smoke|quick|full selects the scale (quick is the default); DATA=path points at a data set;
 # TRANSFER=path (full only) at the Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
@@ -23,19 +24,31 @@ TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table
 	table8_localisation table9_dense_localisation table10_localisation_sota table11_transfer table12_action
 CHAPTERS := architecture training $(TABLES) performance
 
-.PHONY: venv test book serve lab bench bench-e2e bench-accuracy clean reproduce-table1 reproduce-table2 \
+.PHONY: venv lock test book serve lab bench bench-e2e bench-accuracy clean reproduce-table1 reproduce-table2 \
 	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
 	reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12
 
-# The environment: .venv with the pinned dependencies and a Jupyter kernel living inside it.
-$(STAMP): pyproject.toml
+# The environment: .venv with exactly the versions of requirements.lock, vgglib itself (editable,
+# no dependency resolution of its own) and a Jupyter kernel living inside it.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name vgglib --display-name "vgglib (.venv)" >/dev/null
 	touch $@
 
 venv: $(STAMP)
+
+# requirements.lock: every package and its exact version, resolved by pip-compile (pip-tools) from
+# pyproject.toml for this Python and platform. pip-tools lives in a small venv of its own, apart
+# from .venv. Pins that still satisfy pyproject.toml are kept; rm requirements.lock for the newest.
+LOCK_VENV := .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip install -q --upgrade pip pip-tools; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest
