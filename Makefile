@@ -100,9 +100,12 @@ serve: book
 	@echo "Serving http://localhost:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
 
+# JupyterLab (from requirements.lock: nothing is installed at launch) on notebooks/, in the vgglib
+# kernel. jupytext serves the MyST notebooks/*.md as notebooks; .jupyter/ makes a double click
+# open them as such. --allow-root only where make runs as root (containers, CI machines).
 lab: $(STAMP)
-	$(PY) -m pip install -q jupyterlab
-	$(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_CONFIG_PATH=$(CURDIR)/.jupyter $(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ServerApp.root_dir=notebooks --MultiKernelManager.default_kernel_name=vgglib
 
 # Performance report (issue 7, items 1–6): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
 bench: $(STAMP)
