@@ -24,7 +24,7 @@ TABLES := table3_single_scale table4_multi_scale table5_dense_vs_multicrop table
 	table8_localisation table9_dense_localisation table10_localisation_sota table11_transfer table12_action
 CHAPTERS := architecture training $(TABLES) performance
 
-.PHONY: venv lock test book serve lab bench bench-e2e bench-accuracy clean reproduce-table1 reproduce-table2 \
+.PHONY: venv lock data test book serve lab bench bench-e2e bench-accuracy clean reproduce-table1 reproduce-table2 \
 	reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
 	reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12
 
@@ -50,7 +50,18 @@ lock:
 	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
-test: $(STAMP)
+# Fashion-MNIST, which the tests and the smoke and quick profiles read: used where it is, else
+# installed from Debian (as root) or downloaded with checksums (vgglib/fetch.py). The full
+# profile reads DATA=/path/to/ILSVRC2012 instead, so it fetches nothing.
+data: $(STAMP)
+	$(if $(filter full,$(PROFILE)),@echo "PROFILE=full reads DATA=$(DATA): nothing to fetch",\
+	$(PY) -m vgglib.fetch fashion-mnist $(if $(DATA),--root $(DATA)))
+
+# The tests run at the smoke profile (so they need Fashion-MNIST whatever PROFILE says), and
+# Chromium for the book's browser test: installed as root, else that test skips saying how.
+test: override PROFILE := smoke
+test: data
+	$(PY) -m vgglib.fetch chromium
 	$(PY) -m pytest
 
 # An executed notebook is stale when its source, vgglib or the environment changed.
@@ -87,7 +98,7 @@ reproduce-table10: TABLE_NB := table10_localisation_sota
 reproduce-table11: TABLE_NB := table11_transfer
 reproduce-table12: TABLE_NB := table12_action
 reproduce-training reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-table7 \
-reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12: $(STAMP)
+reproduce-table8 reproduce-table9 reproduce-table10 reproduce-table11 reproduce-table12: data
 	@mkdir -p $(NB_OUT)/src
 	$(JUPYTEXT) -o $(NB_OUT)/src/$(TABLE_NB).ipynb notebooks/$(TABLE_NB).md
 	@start=$$(date +%s); \
