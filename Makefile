@@ -3,6 +3,7 @@
 #   make reproduce-all           every table, in the paper's order
 #   make test                    lint, then the test suite (notebooks at the smoke profile)
 #   make book / make serve       build the book offline / serve it on localhost:8000
+#   make lab                     the notebooks in JupyterLab;  make lock  regenerates requirements.lock
 # Tables: table2 (Tables 1-2), training (§3.1), table3 ... table12. PROFILE=smoke|quick|full selects
 # the scale (quick is the default); DATA=path points at a data set; TRANSFER=path (full only) at the
 # Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
@@ -25,19 +26,43 @@ RESULTS := $(wildcard results/$(PROFILE)/*.json)
 # Every page of the book is a text notebook.
 CHAPTERS := $(patsubst notebooks/%.md,%,$(wildcard notebooks/*.md))
 
-.PHONY: venv test lint export book serve lab bench bench-e2e bench-accuracy clean reproduce-all reproduce-table1
+.PHONY: venv lock data test lint export book serve lab bench bench-e2e bench-accuracy clean reproduce-all \
+	reproduce-table1
 
-# The environment: .venv with the pinned dependencies and a Jupyter kernel living inside it.
-$(STAMP): pyproject.toml
+# The environment: .venv with exactly the versions of requirements.lock, vgglib itself (editable,
+# no dependency resolution of its own) and a Jupyter kernel living inside it.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name vgglib --display-name "vgglib (.venv)" >/dev/null
 	touch $@
 
 venv: $(STAMP)
 
-test: lint
+# requirements.lock: every package and its exact version, resolved by pip-compile (pip-tools) from
+# pyproject.toml for this Python and platform. pip-tools lives in a small venv of its own, apart
+# from .venv. Pins that still satisfy pyproject.toml are kept; rm requirements.lock for the newest.
+LOCK_VENV := .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip install -q --upgrade pip pip-tools; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+
+# Fashion-MNIST, which the tests and the smoke and quick profiles read: used where it is, else
+# installed from Debian (as root) or downloaded with checksums (vgglib/fetch.py). The full
+# profile reads DATA=/path/to/ILSVRC2012 instead, so it fetches nothing.
+data: $(STAMP)
+	$(if $(filter full,$(PROFILE)),@echo "PROFILE=full reads DATA=$(DATA): nothing to fetch",\
+	$(PY) -m vgglib.fetch fashion-mnist $(if $(DATA),--root $(DATA)))
+
+# The tests run at the smoke profile (so they need Fashion-MNIST whatever PROFILE says), and
+# Chromium for the book's browser test: installed as root, else that test skips saying how.
+test: override PROFILE := smoke
+test: lint data
+	$(PY) -m vgglib.fetch chromium
 	$(PY) -m pytest
 
 # ruff on the package and tests, and on each text notebook through jupytext.
@@ -65,13 +90,13 @@ book: $(CHAPTERS:%=$(NB_OUT)/%.ipynb)
 
 # reproduce-NAME computes one table's record (training what the run store lacks, evaluating),
 # writes results/$(PROFILE)/NAME.json with its CSVs and claims.csv, then rebuilds the book.
-reproduce-%: $(STAMP)
+reproduce-%: data
 	$(REPRODUCE) $*
 	$(MAKE) --no-print-directory book
 
 reproduce-table1: reproduce-table2
 
-reproduce-all: $(STAMP)
+reproduce-all: data
 	$(REPRODUCE) all
 	$(MAKE) --no-print-directory book
 
@@ -79,9 +104,12 @@ serve: book
 	@echo "Serving http://localhost:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
 
+# JupyterLab (from requirements.lock: nothing is installed at launch) on notebooks/, in the vgglib
+# kernel. jupytext serves the MyST notebooks/*.md as notebooks; .jupyter/ makes a double click
+# open them as such. --allow-root only where make runs as root (containers, CI machines).
 lab: $(STAMP)
-	$(PY) -m pip install -q jupyterlab
-	$(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_CONFIG_PATH=$(CURDIR)/.jupyter $(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ServerApp.root_dir=notebooks --MultiKernelManager.default_kernel_name=vgglib
 
 # Performance report (issue 7, items 1–6): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
 bench: $(STAMP)

@@ -46,7 +46,8 @@ def dump_dom(url: str) -> str:
     return out.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: `make test` installs it when run "
+                    "as root (python -m vgglib.fetch chromium), or apt-get install chromium")
 def test_architecture_page_in_a_browser(executed_book):
     html = executed_book / "_build" / "html"
     with socket.socket() as s:

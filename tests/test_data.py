@@ -58,13 +58,16 @@ def write_fake_fashion(folder: Path, n_train: int = 30, n_test: int = 10) -> Non
 
 def test_find_fashion_mnist_order_and_error(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    monkeypatch.setattr(data, "CACHE_FASHION_MNIST", tmp_path / "cache")
     monkeypatch.setenv("VGGLIB_DATA", str(tmp_path / "env"))
     with pytest.raises(FileNotFoundError) as err:
         find_fashion_mnist(tmp_path / "explicit")
     message = str(err.value)
-    for searched in ("explicit", "env", str(Path("env") / "fashion-mnist"), "debian"):
+    for searched in ("explicit", "env", str(Path("env") / "fashion-mnist"), "debian", "cache"):
         assert str(tmp_path / searched) in message
-    assert "apt-get install dataset-fashion-mnist" in message and "download_fashion_mnist" in message
+    assert "apt-get install dataset-fashion-mnist" in message and "vgglib.fetch fashion-mnist" in message
+    write_fake_fashion(tmp_path / "cache")
+    assert find_fashion_mnist() == tmp_path / "cache"
     write_fake_fashion(tmp_path / "env" / "fashion-mnist")
     assert find_fashion_mnist() == tmp_path / "env" / "fashion-mnist"
     write_fake_fashion(tmp_path / "explicit")

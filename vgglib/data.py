@@ -3,9 +3,11 @@ synthetic set) as train / held-out validation / test splits of :mod:`vgglib.imag
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import re
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +18,21 @@ from .images import IMAGE_EXTENSIONS, FolderImages, ImageSet, TensorImages
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the IDX files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+#: Where ``download_fashion_mnist`` (``python -m vgglib.fetch fashion-mnist``) puts them.
+CACHE_FASHION_MNIST = Path.home() / ".cache" / "vgglib" / "fashion-mnist"
 FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+#: The canonical .gz files: the zalando repository, then the mirror its README links to.
+FASHION_MNIST_URLS = ("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+                      "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/")
+#: SHA-256 of each file's IDX bytes once un-gzipped, so that zalando's .gz and Debian's
+#: recompressed ones (dataset-fashion-mnist 0.0~git20200523, whence these sums) both verify.
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DATASETS = ("fashion-mnist", "imagenet", "folder", "synthetic")
@@ -93,11 +108,12 @@ def find_fashion_mnist(root: str | Path | None = None) -> Path:
     """The folder holding Fashion-MNIST's four IDX files (plain or .gz).
 
     Searched in order: ``root``, ``$VGGLIB_DATA``, ``$VGGLIB_DATA/fashion-mnist``, Debian's
-    ``/usr/share/datasets/fashion-mnist``; each also under torchvision's ``FashionMNIST/raw``."""
+    ``/usr/share/datasets/fashion-mnist``, the download cache ``~/.cache/vgglib/fashion-mnist``;
+    each also under torchvision's ``FashionMNIST/raw``."""
     bases = [Path(root)] if root is not None else []
     if env := os.environ.get("VGGLIB_DATA"):
         bases += [Path(env), Path(env) / "fashion-mnist"]
-    bases.append(DEBIAN_FASHION_MNIST)
+    bases += [DEBIAN_FASHION_MNIST, CACHE_FASHION_MNIST]
     searched = [p for b in bases for p in (b, b / "FashionMNIST" / "raw")]
     for folder in searched:
         if all(_idx_path(folder, name) for name in FASHION_MNIST_FILES):
@@ -107,14 +123,63 @@ def find_fashion_mnist(root: str | Path | None = None) -> Path:
         f"{', '.join(FASHION_MNIST_FILES)} (each optionally .gz). Searched:\n  "
         + "\n  ".join(map(str, searched))
         + "\nFixes: `apt-get install dataset-fashion-mnist` (Debian), or set VGGLIB_DATA to the "
-        "folder holding the files, or call vgglib.data.download_fashion_mnist(dest) once.")
+        "folder holding the files, or run `python -m vgglib.fetch fashion-mnist` (it downloads).")
 
 
-def download_fashion_mnist(dest: str | Path) -> Path:
-    """Download Fashion-MNIST with torchvision into ``dest``; return the folder of IDX files."""
-    from torchvision.datasets import FashionMNIST
-    FashionMNIST(str(dest), train=True, download=True)
-    return Path(dest) / "FashionMNIST" / "raw"
+def verify_fashion_mnist_file(path: str | Path, name: str) -> None:
+    """Raise ValueError, naming ``path``, unless its content (un-gzipped) is Fashion-MNIST's ``name``."""
+    data = Path(path).read_bytes()
+    try:
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    except (OSError, EOFError):
+        pass  # a corrupt stream: its hash below cannot match
+    digest, expected = hashlib.sha256(data).hexdigest(), FASHION_MNIST_SHA256[name]
+    if digest != expected:
+        raise ValueError(f"{path}: checksum mismatch, SHA-256 {digest} is not that of Fashion-MNIST's "
+                         f"{name} ({expected}); the file is corrupt or another data set")
+
+
+def _download(url: str, dest: Path) -> None:
+    """Copy ``url`` to ``dest`` with a tqdm progress bar."""
+    from tqdm import tqdm
+    with urllib.request.urlopen(url, timeout=60) as reply, open(dest, "wb") as out, \
+            tqdm(total=int(reply.headers.get("Content-Length") or 0) or None, unit="B",
+                 unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
+        while chunk := reply.read(1 << 16):
+            out.write(chunk)
+            bar.update(len(chunk))
+
+
+def download_fashion_mnist(dest: str | Path | None = None) -> Path:
+    """Download Fashion-MNIST's four .gz files into ``dest`` (by default CACHE_FASHION_MNIST, where
+    ``find_fashion_mnist`` looks) and return it. Each file is checked against its known SHA-256
+    before it takes its final name, so ``dest`` never holds a corrupt file; intact ones are kept."""
+    dest = Path(dest) if dest is not None else CACHE_FASHION_MNIST
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in FASHION_MNIST_FILES:
+        target, part = dest / f"{name}.gz", dest / f"{name}.gz.part"
+        if target.is_file():
+            try:
+                verify_fashion_mnist_file(target, name)
+                continue
+            except ValueError:
+                target.unlink()
+        failures = []
+        for base in FASHION_MNIST_URLS:
+            try:
+                _download(f"{base}{name}.gz", part)
+                break
+            except OSError as e:  # urllib.error.URLError included
+                failures.append(f"{base}{name}.gz: {e}")
+        else:
+            raise OSError(f"could not download {name}.gz:\n  " + "\n  ".join(failures))
+        try:
+            verify_fashion_mnist_file(part, name)
+        except ValueError:
+            part.unlink()
+            raise
+        part.replace(target)
+    return dest
 
 
 def fashion_mnist(root: str | Path | None = None, val_size: int | float = 5000,
