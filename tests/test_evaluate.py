@@ -71,18 +71,38 @@ def test_dense_at_crop_scale_equals_crop_evaluation(model):
     torch.testing.assert_close(dense, centre, atol=1e-5, rtol=0)
 
 
-def test_dense_averages_a_real_score_map(model):
-    imgs = random_images(2, 64, 64, seed=3)
-    x = prepared(imgs, 64)
+def test_dense_windows_step_a_seventh_of_the_crop_over_the_whole_image():
+    assert ev.window_offsets(224, 224) == [0] and ev.window_offsets(250, 224) == [13]
+    assert ev.window_offsets(256, 224) == [0, 32]
+    assert ev.window_offsets(384, 224) == [0, 32, 64, 96, 128, 160]          # the paper's 6 × 6 at Q = 384
+    assert ev.window_offsets(55, 32) == [0, 5, 9, 14, 18, 23]                # quick's analogue of Q = 384
+    assert ev.window_offsets(37, 32) == [0, 5] and ev.window_offsets(32, 32) == [0]
+    with pytest.raises(ValueError, match="32-pixel window in 31 pixels"):
+        ev.window_offsets(31, 32)
+
+
+def test_dense_scores_equal_explicit_window_by_window_evaluation(model):
+    x = torch.randn(2, 3, 45, 50)
     with torch.no_grad():
-        smap = model.score_map(x)
-    assert smap.shape == (2, CLASSES, 2, 2)
-    expected = smap.mean(dim=(2, 3)).softmax(1)
-    got = ev.dense_posteriors(model, FakeSet(imgs), 64, NORM, flip=False)
-    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
-    corner = smap[:, :, 0, 0].softmax(1)
-    assert (got - corner).abs().max() > 1e-4  # the mean is not just one cell
-    assert (got - smap.sum(dim=(2, 3)).softmax(1)).abs().max() > 1e-4  # nor a sum
+        m, ys, xs = ev.window_scores(model, x)
+    assert (ys, xs) == ([2, 7, 11], [2, 7, 11, 16]) and m.shape == (2, CLASSES, 3, 4)
+    for i, y in enumerate(ys):
+        for j, x0 in enumerate(xs):
+            with torch.no_grad():
+                torch.testing.assert_close(m[:, :, i, j], model(x[..., y:y + 32, x0:x0 + 32]), atol=1e-5, rtol=0)
+
+
+def test_dense_at_a_224_crop_is_the_nets_own_score_map():
+    """At the paper's crop the windows lie on the net's 32-pixel grid: one pass over the centred
+    32·⌊side/32⌋ pixels, as the paper's fully convolutional net computes it."""
+    torch.manual_seed(0)
+    net = arch.build("A", num_classes=CLASSES, width=1 / 16, crop=224, fc_width=8, init="glorot").eval()
+    x = torch.randn(1, 3, 250, 290)
+    with torch.no_grad():
+        m, ys, xs = ev.window_scores(net, x)
+        native = net.score_map(x[..., 13:13 + 224 + 0, 1:1 + 288])
+    assert (len(ys), len(xs)) == (1, 3) and ys == [13] and xs == [1, 33, 65]
+    torch.testing.assert_close(m, native, atol=1e-4, rtol=1e-4)
 
 
 def test_dense_flip_is_mean_of_image_and_mirror(model):
@@ -298,11 +318,3 @@ def test_evaluate_command_on_torchvision_and_vgglib_weights(tmp_path, capsys):
     save_weights(model, tmp_path / "bare.safetensors")
     with pytest.raises(ValueError, match="stores no input mean"):
         ev.load_for_evaluation(tmp_path / "bare.safetensors")
-
-
-def test_dense_drops_the_unpooled_border_evenly():
-    x = torch.arange(2 * 37 * 35, dtype=torch.float32).view(1, 2, 37, 35)
-    w = ev.pooled_window(x)
-    assert w.shape[-2:] == (32, 32)
-    assert torch.equal(w, x[..., 2:34, 1:33])
-    assert ev.pooled_window(torch.zeros(1, 3, 64, 96)).shape[-2:] == (64, 96)

@@ -169,25 +169,6 @@ def test_frozen_layers_unchanged_after_fc_only_fine_tuning(tmp_path):
 
 # --------------------------------------------------------------------------- testing protocols
 
-def test_sliding_map_equals_the_crops_it_stands_for():
-    net = tiny_d()
-    x = torch.randn(2, 3, 45, 50)
-    with torch.no_grad():
-        m, oy, ox = loc.sliding_map(net, x, stride=4)
-        assert m.shape == (2, 4, 4, 5) and oy.tolist() == [0, 4, 8, 12] and ox.tolist() == [1, 5, 9, 13, 17]
-        for i, y in enumerate(oy.tolist()):
-            for j, xx in enumerate(ox.tolist()):
-                torch.testing.assert_close(m[:, :, i, j], net(x[..., y:y + 32, xx:xx + 32]), atol=1e-5, rtol=0)
-        big = torch.randn(1, 3, 100, 80)                      # native stride: the pooled window of evaluate
-        native, _, _ = loc.sliding_map(net, big, stride=32)
-        torch.testing.assert_close(native, net.score_map(big[..., 2:98, 8:72]), atol=1e-5, rtol=0)
-        fine, _, _ = loc.sliding_map(net, big[..., :96, :64], stride=4)      # 17 × 9 positions
-        coarse, _, _ = loc.sliding_map(net, big[..., :96, :64], stride=32)   # every 8th of them
-        assert fine.shape[-2:] == (17, 9)
-        torch.testing.assert_close(fine[..., ::8, ::8], coarse, atol=1e-5, rtol=0)
-    assert loc.stride_for(224) == 32 and loc.stride_for(32) == 4
-
-
 def test_dense_and_centre_boxes_land_in_image_pixels():
     net = constant_box_net([0.5, 0.5, 0.25, 0.5])              # a 8×16 box centred on each window
     images = TensorImages(torch.randint(0, 255, (2, 3, 90, 100), dtype=torch.uint8), [0, 3], list("abcd"))
@@ -195,12 +176,12 @@ def test_dense_and_centre_boxes_land_in_image_pixels():
     centre = loc.centre_boxes(net, data, 45, IDENTITY, data.labels)    # image shrunk by 2: 45×50
     torch.testing.assert_close(centre, torch.tensor([[42.0, 28.0, 58.0, 60.0]] * 2))
     classes = torch.tensor([[0, 3], [1, 2]])
-    preds = loc.dense_predictions(net, [tiny_d()], data, 45, IDENTITY, classes, stride=4)
+    preds = loc.dense_predictions(net, [tiny_d()], data, 45, IDENTITY, classes)
     boxes, scores = preds[0]
-    assert boxes.shape == (4 * 5, 2, 4) and scores.shape == (20, 2)
-    # window at (x 1, y 0) and at (x 17, y 12); its box is x 12..20, y 8..24 of the crop; image is 2× larger
-    torch.testing.assert_close(boxes[0, 0], 2 * torch.tensor([1 + 12.0, 0 + 8.0, 1 + 20.0, 0 + 24.0]))
-    torch.testing.assert_close(boxes[-1, 1], 2 * torch.tensor([17 + 12.0, 12 + 8.0, 17 + 20.0, 12 + 24.0]))
+    assert boxes.shape == (3 * 4, 2, 4) and scores.shape == (12, 2)     # windows every 32/7 px, as dense testing
+    # window at (x 2, y 2) and at (x 16, y 11); its box is x 12..20, y 8..24 of the crop; image is 2× larger
+    torch.testing.assert_close(boxes[0, 0], 2 * torch.tensor([2 + 12.0, 2 + 8.0, 2 + 20.0, 2 + 24.0]))
+    torch.testing.assert_close(boxes[-1, 1], 2 * torch.tensor([16 + 12.0, 11 + 8.0, 16 + 20.0, 11 + 24.0]))
     assert ((scores > 0) & (scores < 1)).all()
     best = loc.merged_boxes([preds])
     assert best.shape == (2, 2, 4)

@@ -12,6 +12,7 @@ from vgglib import features as tr
 from vgglib import targets as td
 from vgglib.augment import Normalise, rescale
 from vgglib.data import Splits
+from vgglib.evaluate import window_scores
 from vgglib.images import TensorImages
 from vgglib.parts.transfer import report
 
@@ -48,9 +49,12 @@ def test_flip_averaging():
     mirrored = TensorImages(images.images.flip(-1), images.labels, images.classes)
     assert torch.allclose(d, tr.descriptors(net, mirrored, 64, NORM), atol=1e-5)
     x = NORM(rescale(images.images, 64))
-    with torch.no_grad():
-        one = net.score_map(x, upto="fc7").mean(dim=(2, 3))
-        other = net.score_map(x.flip(-1), upto="fc7").mean(dim=(2, 3))
+    def fc7(t):
+        return net.score_map(t, upto="fc7")
+
+    with torch.no_grad():                            # fc7 at every dense window (every 32/7 px), averaged
+        one = window_scores(net, x, fc7)[0].mean(dim=(2, 3))
+        other = window_scores(net, x.flip(-1), fc7)[0].mean(dim=(2, 3))
     assert (one - other).abs().max() > 1e-3, "guard: the net itself is not mirror-symmetric"
     assert torch.allclose(d, (one + other) / 2, atol=1e-5)
     assert d.shape == (4, 16)

@@ -28,7 +28,7 @@ from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
 from .box_data import BoxSet, LocSplits
 from .data import Splits
-from .evaluate import batches, bf16_autocast, device_of, eval_mode
+from .evaluate import batches, bf16_autocast, device_of, eval_mode, window_scores
 from .profiles import Profile, section
 from .runs import NOT_IN_KEY, RunSpec, RunStore
 from .train import Classification, train
@@ -38,7 +38,6 @@ HEADS = ("SCR", "PCR")
 TUNES = {"all": None, "fc": ("fc6", "fc7", "fc8")}
 IOU_CORRECT = 0.5         # ILSVRC: a box is correct when IoU with the ground truth exceeds this
 MERGE_IOU = 0.5           # greedy merge: boxes overlapping more than this are "spatially close"
-NATIVE_STRIDE = 32        # five 2×2 poolings
 
 
 
@@ -226,60 +225,28 @@ def centre_boxes(model: arch.VGG, data: BoxSet, q: int, normalise: Normalise, cl
     return out
 
 
-def stride_for(crop: int) -> int:
-    """The paper's dense stride (32 px at its 224-px crop) at another crop size, rounded down to
-    a divisor of 32 so it can be computed from shifted score maps (4 px at a 32-px crop)."""
-    return max(d for d in (1, 2, 4, 8, 16, 32) if d <= max(1.0, NATIVE_STRIDE * crop / 224))
-
-
-def sliding_map(model: arch.VGG, x: torch.Tensor, stride: int, autocast: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Dense application at ``stride``: (N, out, ny, nx) outputs of the crop at every offset
-    (y, x) on a ``stride`` grid, and those offsets.  Built from ``score_map`` of shifted
-    windows of the input (one map at the native stride 32 each), every window cut to exactly
-    the crops it covers, as :func:`vgglib.evaluate.pooled_window` does; the surplus pixels
-    are split between both borders."""
-    if NATIVE_STRIDE % stride:
-        raise ValueError(f"stride {stride} does not divide the net's native stride {NATIVE_STRIDE}")
-    c, (h, w) = model.crop, x.shape[-2:]
-    if h < c or w < c:
-        raise ValueError(f"input {h}×{w} is smaller than the {c}-pixel crop")
-    ny, nx = (h - c) // stride + 1, (w - c) // stride + 1
-    y0, x0 = ((h - c) % stride) // 2, ((w - c) % stride) // 2
-    step, out = NATIVE_STRIDE // stride, None
-    for dy in range(0, min(NATIVE_STRIDE, (ny - 1) * stride + 1), stride):
-        for dx in range(0, min(NATIVE_STRIDE, (nx - 1) * stride + 1), stride):
-            rows, cols = len(range(dy // stride, ny, step)), len(range(dx // stride, nx, step))
-            top, left = y0 + dy, x0 + dx
-            window = x[..., top:top + (rows - 1) * NATIVE_STRIDE + c, left:left + (cols - 1) * NATIVE_STRIDE + c]
-            with bf16_autocast(x.device, autocast):
-                m = model.score_map(window).float()
-            if out is None:
-                out = m.new_empty(len(x), m.shape[1], ny, nx)
-            out[..., dy // stride::step, dx // stride::step] = m
-    return out, y0 + stride * torch.arange(ny), x0 + stride * torch.arange(nx)
-
-
 def dense_predictions(box_net: arch.VGG, classifiers: list[arch.VGG], data: BoxSet, q: int,
-                      normalise: Normalise, classes: torch.Tensor, stride: int, batch_size: int = 256,
+                      normalise: Normalise, classes: torch.Tensor, batch_size: int = 256,
                       autocast: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Protocol 2 at one scale Q, per image: the boxes (P, K, 4) of classes ``classes[i]`` (K)
-    at every position, in the image's pixels, and their scores (P, K): the classification
-    system's soft-max posterior of that class at that position (averaged over its nets)."""
+    at every position of the dense pass (every crop/7 pixels, as classification's dense test:
+    :func:`vgglib.evaluate.window_scores`), in the image's pixels, and their scores (P, K): the
+    classification system's soft-max posterior of that class at that position (averaged over
+    its nets)."""
     c, device, out = box_net.crop, device_of(box_net), []
     with contextlib.ExitStack() as stack:
         for net in (box_net, *classifiers):
             stack.enter_context(eval_mode(net))
         for idx, batch in batches(data.images, batch_size):
             x = normalise(rescale(batch, q)).to(device)
-            m, oy, ox = sliding_map(box_net, x, stride, autocast)
-            post = torch.stack([sliding_map(net, x, stride, autocast)[0].softmax(1)
+            m, oy, ox = window_scores(box_net, x, autocast=autocast)
+            post = torch.stack([window_scores(net, x, autocast=autocast)[0].softmax(1)
                                 for net in classifiers]).mean(0)
             n, p, cls = len(idx), m.shape[-2] * m.shape[-1], classes[idx]
             boxes = m.cpu().flatten(2).transpose(1, 2).reshape(n, p, -1, 4)
             if boxes.shape[2] > 1:
                 boxes = boxes[torch.arange(n)[:, None, None], torch.arange(p)[None, :, None], cls[:, None, :]]
-            gy, gx = torch.meshgrid(oy, ox, indexing="ij")
+            gy, gx = torch.meshgrid(torch.tensor(oy), torch.tensor(ox), indexing="ij")
             shift = torch.stack([gx, gy, gx, gy], -1).reshape(1, p, 1, 4)
             boxes = _to_image(from_params(boxes, c) + shift, x.shape[-2:], batch.shape[-2:])
             scores = post.cpu().flatten(2).gather(1, cls[:, :, None].expand(-1, -1, p)).transpose(1, 2)

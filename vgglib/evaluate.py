@@ -95,44 +95,88 @@ def _prepare(batch: torch.Tensor, q: int, normalise: Normalise) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- evaluators
 
+#: The net's native output stride (five 2×2 poolings) and how densely the paper samples its
+#: class-score map: every 32 pixels at its 224-pixel crop, one seventh of the crop, which every
+#: profile keeps (≈ 4.6 pixels at a 32-pixel crop).
+NATIVE_STRIDE = 32
+DENSE_STEPS_PER_CROP = 7
+
+
+def window_offsets(size: int, crop: int) -> list[int]:
+    """Corners, along one side of ``size`` pixels, of the crop-sized windows a dense pass
+    averages: every crop/7 pixels (rounded) from one border towards the other, as many as fit,
+    the surplus split evenly between both borders.  At a 224-pixel crop this is the net's own
+    32-pixel grid over the centred 32·⌊side/32⌋ pixels; at side = crop, one window."""
+    if size < crop:
+        raise ValueError(f"cannot place a {crop}-pixel window in {size} pixels")
+    step = crop / DENSE_STEPS_PER_CROP
+    n = (size - crop) * DENSE_STEPS_PER_CROP // crop + 1
+    start = (size - crop - round((n - 1) * step)) // 2
+    return [start + round(k * step) for k in range(n)]
+
+
+def window_scores(model: nn.Module, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  autocast: bool = False) -> tuple[torch.Tensor, list[int], list[int]]:
+    """Dense application of ``fn`` (default: the class-score map) to every window of
+    :func:`window_offsets` of a (N, C, H, W) batch: (N, out, ny, nx) and the windows' corners.
+
+    Windows that lie on one 32-pixel grid (equal offsets modulo the native stride) come from
+    one fully convolutional pass over the part of the image they cover (shift and stitch); the
+    passes of equal size run as one batch.  With windows 32 pixels apart (a 224-pixel crop)
+    that is a single pass; with windows closer than 32 pixels (small crops) each pass is one
+    crop."""
+    fn = fn or model.score_map
+    c, (h, w) = model.crop, x.shape[-2:]
+    ys, xs = window_offsets(h, c), window_offsets(w, c)
+
+    def grids(offsets: list[int]) -> list[list[int]]:
+        groups: dict[int, list[int]] = {}
+        for i, o in enumerate(offsets):
+            groups.setdefault(o % NATIVE_STRIDE, []).append(i)
+        return list(groups.values())
+
+    jobs: dict[tuple[int, int], list[tuple[list[int], list[int]]]] = {}
+    for gy in grids(ys):
+        for gx in grids(xs):
+            span = ((ys[gy[-1]] - ys[gy[0]]) // NATIVE_STRIDE, (xs[gx[-1]] - xs[gx[0]]) // NATIVE_STRIDE)
+            jobs.setdefault(span, []).append((gy, gx))
+    out = None
+    for (sy, sx), group in jobs.items():
+        windows = torch.cat([x[..., ys[gy[0]]:ys[gy[0]] + sy * NATIVE_STRIDE + c,
+                               xs[gx[0]]:xs[gx[0]] + sx * NATIVE_STRIDE + c] for gy, gx in group])
+        with bf16_autocast(x.device, autocast):
+            maps = fn(windows).float().unflatten(0, (len(group), len(x)))
+        if out is None:
+            out = maps.new_empty(len(x), maps.shape[2], len(ys), len(xs))
+        for m, (gy, gx) in zip(maps, group):
+            out[:, :, torch.tensor(gy)[:, None], torch.tensor(gx)[None, :]] = m
+    return out, ys, xs
+
+
 def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, flip: bool = True,
                      batch_size: int = 256, progress: bool = False,
                      autocast: bool = False) -> torch.Tensor:
-    """Dense evaluation (§3.2): the fully convolutional net on the whole image at scale Q.
+    """Dense evaluation (§3.2): the fully convolutional net over the whole image at scale Q.
 
-    The class-score map is spatially averaged (the paper's "sum-pooling", taken as a mean so
-    the scores keep the crop's scale), then soft-maxed; with ``flip`` the posteriors of the
-    image and its mirror image are averaged.  Needs Q ≥ the net's crop size.
-
-    Five 2×2 poolings see only 32·⌊side/32⌋ pixels of a side; the rest would be dropped at
-    the bottom and right, biasing the net towards the top-left corner.  We drop it evenly
-    from both borders instead (:func:`pooled_window`).  The paper's Q values are multiples
-    of 32, so at its scale nothing is dropped along the smallest side; at 32-pixel crops
-    Q = 37 would otherwise mean a top-left crop."""
+    The class-score map is sampled every crop/7 pixels over the whole image, as the paper's
+    net samples it every 32 pixels at its 224-pixel crop (:func:`window_scores`), spatially
+    averaged (the paper's "sum-pooling", taken as a mean so the scores keep the crop's scale),
+    then soft-maxed; with ``flip`` the posteriors of the image and its mirror image are
+    averaged.  Needs Q ≥ the net's crop size."""
     if q < model.crop:
         raise ValueError(f"dense evaluation needs Q ≥ the crop size {model.crop}, got Q={q}; "
                          f"use multicrop_posteriors, which zero-pads")
     device = device_of(model)
 
     def posteriors(x: torch.Tensor) -> torch.Tensor:
-        with bf16_autocast(device, autocast):
-            scores = model.score_map(x)
-        return scores.float().mean(dim=(2, 3)).softmax(dim=1)
+        return window_scores(model, x, autocast=autocast)[0].mean(dim=(2, 3)).softmax(dim=1)
 
     def per_batch(batch: torch.Tensor) -> torch.Tensor:
-        x = pooled_window(_prepare(batch, q, normalise)).to(device)
+        x = _prepare(batch, q, normalise).to(device)
         p = posteriors(x)
         return (p + posteriors(x.flip(-1))) / 2 if flip else p
 
     return _run(model, images, batch_size, per_batch, progress, f"dense Q={q}")
-
-
-def pooled_window(x: torch.Tensor, stride: int = 32) -> torch.Tensor:
-    """The centred part of a (N, C, H, W) batch that the net's pooling grid covers exactly:
-    each side cut to a multiple of ``stride``, the surplus split between both borders."""
-    h, w = x.shape[-2:]
-    top, left = (h % stride) // 2, (w % stride) // 2
-    return x[..., top:top + h - h % stride, left:left + w - w % stride]
 
 
 def crop_offsets(size: int, crop: int, grid: int) -> list[int]:

@@ -20,7 +20,7 @@ from sklearn.svm import SVC
 
 from .arch import VGG
 from .augment import Normalise, rescale, seeded_generator
-from .evaluate import batches, bf16_autocast, device_of, eval_mode, pooled_window
+from .evaluate import batches, device_of, eval_mode, window_scores
 from .files import save_tensor
 from .images import ImageSet
 from .targets import VAL_FRACTION
@@ -37,19 +37,19 @@ def descriptors(model: VGG, images: ImageSet, q: int, normalise: Normalise, batc
                 autocast: bool = False) -> torch.Tensor:
     """Appendix B's descriptor at one scale, float32 (N, fc7 width): fc7 activations of the
     dense net on the image at smallest side ``q``, globally average-pooled, averaged with the
-    mirror image's.  The centred window the pooling grid covers is used, as in dense testing."""
+    mirror image's; positions sampled every crop/7 pixels over the whole image, as in dense testing."""
     if q < model.crop:
         raise ValueError(f"dense features need Q ≥ the crop size {model.crop}, got Q={q}")
     device = device_of(model)
     out = torch.empty(len(images), model.classifier.fc7.out_features)
 
     def pooled(x: torch.Tensor) -> torch.Tensor:
-        with bf16_autocast(device, autocast):
-            return model.score_map(x, upto="fc7").float().mean(dim=(2, 3))
+        fc7 = window_scores(model, x, lambda t: model.score_map(t, upto="fc7"), autocast)[0]
+        return fc7.mean(dim=(2, 3))
 
     with eval_mode(model):
         for idx, batch in batches(images, batch_size):
-            x = pooled_window(normalise(rescale(batch, q))).to(device)
+            x = normalise(rescale(batch, q)).to(device)
             out[idx] = ((pooled(x) + pooled(x.flip(-1))) / 2).cpu()
     return out
 

@@ -18,7 +18,6 @@ from ...boxes import (
     localiser_spec,
     merged_boxes,
     paired_noise,
-    stride_for,
     train_localiser,
 )
 from ...runs import RunStore
@@ -106,7 +105,8 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
                               for net, r in zip(nets, classifiers)])
     k = min(5, post.shape[1])
     classes = torch.cat([post.topk(k, 1).indices, test.labels[:, None]], 1)   # top-5, then the true class
-    stride, dense, rows, hit, runs = stride_for(nets[0].crop), {}, {}, {}, set()
+    stride = round(nets[0].crop / evaluate.DENSE_STEPS_PER_CROP, 2)
+    dense, rows, hit, runs = {}, {}, {}, set()
     show = _samples(test)
     boxers = {row: localiser(study, data, row, "PCR", "all")                  # each net loaded once
               for row in sorted({row for parts in TABLE9_ROWS.values() for row, _ in parts})}
@@ -115,7 +115,7 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
             if (row, q) not in dense:
                 model, run = boxers[row]
                 runs.add(run)
-                dense[(row, q)] = dense_predictions(model, nets, test, p.scale(q), norm, classes, stride,
+                dense[(row, q)] = dense_predictions(model, nets, test, p.scale(q), norm, classes,
                                                     p.eval_batch, p.bf16)
         best = merged_boxes([dense[part] for part in parts])
         hit[name] = hits(best[:, :k], classes[:, :k], test)
