@@ -48,7 +48,16 @@ def test_schedule_decays_three_times_then_stops():
     accs = [50, 60, 60, 61, 61, 62, 62, 62]
     events = [sched.step(a) for a in accs]
     assert events == ["improved", "improved", "decay", "improved", "decay", "improved", "decay", "stop"]
-    assert sched.lr == pytest.approx(1e-5) and sched.stopped
+    assert sched.lr == pytest.approx(1e-5) and sched.stopped and sched.decays == 3
+
+
+def test_schedule_compares_with_the_best_so_far_and_survives_one_noisy_epoch():
+    """A/256 at quick once went 14.72 → 16.06% validation error and decayed at patience 1; at
+    patience 2 one bad epoch waits, and an epoch that beats the last but not the best is no gain."""
+    sched = PlateauSchedule(lr=1e-2, decays_left=3, patience=2)
+    events = [sched.step(100 - e) for e in (20.68, 14.72, 16.06, 13.90, 14.50, 14.20, 13.95)]
+    assert events == ["improved", "improved", "wait", "improved", "wait", "decay", "wait"]
+    assert sched.decays == 1 and sched.best == pytest.approx(100 - 13.90)
 
 
 def test_schedule_patience_waits():
@@ -92,6 +101,8 @@ def test_ensure_trains_the_chain_once_and_reuses_it(tmp_path, splits):
     metrics = json.loads((run / "metrics.json").read_text())
     assert [m["epoch"] for m in metrics] == [1, 2]
     assert {"train_loss", "val_top1_err", "lr", "images_per_s", "wall_s"} <= set(metrics[0])
+    record = json.loads((run / "done.json").read_text())
+    assert record["epochs"] == 2 and record["stopped_by"] == "epoch cap" and record["decays"] in (0, 1)
     stamp = (run / "done.json").stat().st_mtime
     again, _ = ensure("D/256", tiny_profile(), store, splits, progress=False)
     assert (run / "done.json").stat().st_mtime == stamp

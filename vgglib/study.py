@@ -75,10 +75,22 @@ class Study:
     def record(self, started: float, **extra) -> dict:
         """Provenance for a results file: the data set, the seed, and the training time of the
         nets used (recorded when each was trained, so a rerun on a warm store still shows it)."""
-        train_s = sum(self.store.done(run)["wall_s"] for _, run in self._models.values())
         return provenance(self.profile.name, started, dataset=dataset_id(self.splits),
-                          test_images=len(self.splits.test), seed=self.seed,
-                          nets=len(self._models), nets_train_s=round(train_s, 1), **extra)
+                          test_images=len(self.splits.test), seed=self.seed, **self.training(), **extra)
+
+    def training(self, runs: dict[str, Path] | None = None) -> dict:
+        """How each net used was trained, as its run recorded it when it finished: epochs, LR
+        decays, what stopped it (the schedule, or the epoch cap while still improving) and its
+        wall time; and their totals.  ``runs`` defaults to the study's classification nets."""
+        runs = runs if runs is not None else {f"{row}#{seed}" if seed != self.seed else row: run
+                                              for (row, seed), (_, run) in self._models.items()}
+        per_net = {}
+        for name, run in runs.items():
+            done = self.store.done(run)
+            per_net[name] = {"epochs": done["epochs"], "decays": done.get("decays"),
+                             "stopped_by": done["stopped_by"], "train_s": round(done["wall_s"], 1)}
+        return {"nets": len(per_net), "nets_train_s": round(sum(n["train_s"] for n in per_net.values()), 1),
+                "training": per_net}
 
 
 def scale_of(row: str) -> int | tuple[int, int]:

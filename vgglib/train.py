@@ -28,7 +28,11 @@ from .runs import Row, RunSpec, RunStore, Scale, make_spec
 @dataclass
 class PlateauSchedule:
     """Divide the learning rate by 10 when validation accuracy stops improving; after the
-    last allowed decrease, stop at the next plateau (§3.1: three decreases in all)."""
+    last allowed decrease, stop at the next plateau (§3.1: three decreases in all).
+
+    "Stopped improving" means ``patience`` epochs in a row without beating the best accuracy
+    so far, so one noisy epoch after a good one does not decay the rate when patience ≥ 2.
+    The epoch cap of a profile is only a guard: ``done.json`` says which of the two ended a run."""
 
     lr: float
     decays_left: int = 3
@@ -36,6 +40,7 @@ class PlateauSchedule:
     best: float = float("-inf")
     bad_epochs: int = 0
     stopped: bool = False
+    decays: int = 0
 
     def step(self, accuracy: float) -> str:
         """Record one epoch's validation accuracy; say what happened: improved, wait, decay, stop."""
@@ -51,6 +56,7 @@ class PlateauSchedule:
             return "stop"
         self.lr /= 10
         self.decays_left -= 1
+        self.decays += 1
         return "decay"
 
 
@@ -226,7 +232,7 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         arch.save_weights(model.cpu(), run / "model.safetensors", stats.mean)
         write_json(run / "metrics.json", metrics)
         write_json(run / "done.json", {"epochs": epoch, "wall_s": wall(),
-                                       f"best_{task.metric}": 100.0 - sched.best,
+                                       f"best_{task.metric}": 100.0 - sched.best, "decays": sched.decays,
                                        "stopped_by": "schedule" if sched.stopped else "epoch cap"})
         ckpt.unlink(missing_ok=True)
     if world > 1:

@@ -57,11 +57,6 @@ def _claim(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
             "noise": round(paired_noise(hit_a, hit_b), 2)}
 
 
-def _train_seconds(runs: set[Path]) -> float:
-    """The training time of some localisation nets, as recorded when each was trained."""
-    return round(sum(RunStore.done(run)["wall_s"] for run in runs), 1)
-
-
 def _samples(data: BoxSet, n: int = 8) -> list[int]:
     """Which test images the figures show (the first few, so a reader can regenerate them)."""
     return list(range(min(n, len(data))))
@@ -89,7 +84,7 @@ def table8(study: Study, data: LocSplits | None = None) -> dict:
     return {"rows": rows, "claims": claims, "samples": samples,
             "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
             "provenance": study.record(started, loc_test_images=len(test), Q_px=q,
-                                       loc_nets_train_s=_train_seconds(runs))}
+                                       localisers=study.training({run.name: run for run in runs}))}
 
 
 def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, ...] = CLASSIFIERS) -> dict:
@@ -139,7 +134,7 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
                         "top1_class": classes[show, 0].tolist()},
             "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
             "provenance": study.record(started, loc_test_images=len(test),
-                                       loc_nets_train_s=_train_seconds(runs))}
+                                       localisers=study.training({run.name: run for run in runs}))}
 
 
 def table10(study: Study, table9: dict) -> dict:
