@@ -130,3 +130,19 @@ def test_init_scales_keep_the_gain():
     t = init_scales("quick")
     full = t["fan-in (paper)"] * t["σ (paper)"] ** 2
     assert (abs(t["gain fan-in·σ² (both)"] - full) < 1e-9).all()
+
+
+def test_each_claim_uses_the_noise_that_fits_it():
+    """Different nets: the seed spread of the matching noise row (D/256 for nets trained at 256,
+    D/[256;512] for fine-tuned ones); the same nets on the same images: the paired noise."""
+    noise = {"D/256": {"seeds": {s: {"single": 9.0 + s / 10, "multi": 8.0} for s in range(3)}},
+             "D/256-512": {"seeds": {s: {"single": 9.0 + s, "multi": 8.0 + s / 2} for s in range(3)}}}
+    rows = {r: {"multi": row(v[0], (224, 256, 288)), "single": row(paper.TABLE3[r][0]), "paired": 0.3}
+            for r, v in paper.TABLE4.items()}
+    found = {c.id: c for c in cls_report.table4_claims({"rows": rows, "noise": noise})}
+    assert (found["table4/multi-scale/D/256"].noise, found["table4/multi-scale/D/256"].noise_kind) == \
+        (0.3, "paired per image, 2 s.e.")
+    assert found["table4/depth/D-C/256"].noise == 0.0                     # multi-scale spread of D/256
+    fine_tuned = found["table4/depth/D-C/384"]
+    assert fine_tuned.noise == 1.0 and "D/256-512, 3 seeds" in fine_tuned.noise_kind
+    assert cls_report.seed_noise({"noise": noise}, "B/256", "A/256") == (0.2, "seed spread (D/256, 3 seeds)")

@@ -8,6 +8,7 @@ import torch
 from vgglib import arch, paper
 from vgglib import box_data as ld
 from vgglib import boxes as loc
+from vgglib import evaluate as ev
 from vgglib.augment import Augmenter, Normalise
 from vgglib.data import Splits, synthetic
 from vgglib.images import TensorImages
@@ -92,7 +93,7 @@ def test_hits_need_the_right_class_and_overlap():
     assert loc.hits(boxes, torch.tensor([[0, 1], [2, 0]]), data).tolist() == [True, False]
     assert loc.hits(boxes, torch.tensor([[1, 0], [0, 2]]), data).tolist() == [True, True]   # any GT box
     assert loc.error(torch.tensor([True, False, False, True])) == 50.0
-    assert loc.paired_noise(torch.tensor([True, False] * 5), torch.tensor([True, False] * 5)) == 0.0
+    assert ev.paired_noise(torch.tensor([True, False] * 5), torch.tensor([True, False] * 5)) == 0.0
 
 
 # --------------------------------------------------------------------------- the net and its training
@@ -277,4 +278,4 @@ def test_paired_noise_is_two_standard_errors_of_the_difference():
     a = torch.tensor([True] * 6 + [False] * 4)
     b = torch.tensor([True] * 4 + [False] * 6)
     d = torch.tensor([0.0] * 4 + [-1.0] * 2 + [0.0] * 4)              # b − a per image
-    assert loc.paired_noise(a, b) == pytest.approx(200 * d.std().item() / 10 ** 0.5)
+    assert ev.paired_noise(a, b) == pytest.approx(200 * d.std().item() / 10 ** 0.5)

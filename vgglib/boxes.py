@@ -304,10 +304,3 @@ def hits(boxes: torch.Tensor, classes: torch.Tensor, data: BoxSet) -> torch.Tens
 def error(hit: torch.Tensor) -> float:
     """Localisation error (%) from per-image hits."""
     return 100.0 * (1.0 - hit.float().mean().item())
-
-
-def paired_noise(hit_a: torch.Tensor, hit_b: torch.Tensor) -> float:
-    """Two standard errors of the difference between two errors measured on the same images:
-    a smaller gap is not evidence either way."""
-    d = hit_b.float() - hit_a.float()
-    return 200.0 * d.std().item() / len(d) ** 0.5 if len(d) > 1 else 0.0

@@ -284,6 +284,20 @@ def topk_error(posteriors: torch.Tensor, labels: torch.Tensor, k: int = 1) -> fl
     return 100.0 * (1.0 - hit.float().mean().item())
 
 
+def top1_hits(posteriors: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per image: is the most probable class the true one?"""
+    return posteriors.argmax(1) == labels
+
+
+def paired_noise(hit_a: torch.Tensor, hit_b: torch.Tensor) -> float:
+    """Two standard errors (in points) of the difference between two error rates measured on
+    the same images, from the per-image differences: a smaller gap is not evidence either way.
+    The right noise for two evaluations of the same nets (multi- vs single-scale, dense vs
+    multi-crop, a fusion vs its members): far smaller than the spread between seeds."""
+    d = hit_b.float() - hit_a.float()
+    return 200.0 * d.std().item() / len(d) ** 0.5 if len(d) > 1 else 0.0
+
+
 def errors(posteriors: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     """Top-1 and top-5 error in percent (top-5 becomes top-min(5, classes) for small sets)."""
     return {"top1": topk_error(posteriors, labels, 1),

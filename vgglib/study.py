@@ -63,14 +63,26 @@ class Study:
         save_tensor(cache, post)
         return post
 
+    def fused(self, rows: list[str] | tuple[str, ...], method: str, qs: list[int],
+              seed: int | None = None) -> torch.Tensor:
+        """Test posteriors of one net or a fusion of several (``method`` may join two with "+"),
+        each averaged over the test scales ``qs`` (paper units), then over nets and methods."""
+        return evaluate.combine(*[evaluate.multi_scale([self.posteriors(r, m, q, seed) for q in qs])
+                                  for r in rows for m in method.split("+")])
+
     def scores(self, rows: list[str] | tuple[str, ...], method: str, qs: list[int],
                seed: int | None = None) -> dict:
         """Top-1/top-5 error of one net or a fusion of several, averaged over test scales."""
-        post = evaluate.combine(*[evaluate.multi_scale([self.posteriors(r, m, q, seed) for q in qs])
-                                  for r in rows for m in method.split("+")])
-        errs = evaluate.errors(post, self.splits.test.labels)
+        errs = evaluate.errors(self.fused(rows, method, qs, seed), self.splits.test.labels)
         return {"top1": round(errs["top1"], 2), "top5": round(errs["top5"], 2), "Q": qs,
                 "Q_px": [self.profile.scale(q) for q in qs]}
+
+    def paired(self, a: tuple, b: tuple) -> float:
+        """The paired noise (2 s.e., points of top-1 error) between two evaluations on the same
+        test images, each given as :meth:`fused`'s (rows, method, qs)."""
+        labels = self.splits.test.labels
+        return round(evaluate.paired_noise(evaluate.top1_hits(self.fused(*a), labels),
+                                           evaluate.top1_hits(self.fused(*b), labels)), 2)
 
     def record(self, started: float, **extra) -> dict:
         """Provenance for a results file: the data set, the seed, and the training time of the

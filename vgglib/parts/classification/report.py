@@ -18,15 +18,37 @@ JITTER_WEAK = ("dense evaluation at the quick profile is a single centre window 
                "and Fashion-MNIST's 28-px items gain no detail at a larger S")
 
 
-def seed_noise(result: dict) -> float:
-    """The top-1 spread between seeds of a result's noise row (0 if it has one seed only)."""
-    tops = [v["top1"] for v in result["noise"]["seeds"].values()]
-    return round(max(tops) - min(tops), 2) if len(tops) > 1 else 0.0
+PAIRED = "paired per image, 2 s.e."
+#: Table 5's evaluation methods, in the paper's order.
+METHODS5 = ("dense", "multi-crop", "dense+multi-crop")
 
 
-def noise_kind(result: dict) -> str:
-    """Which noise a result's claims allow, in words."""
-    return f"seed spread ({result['noise']['row']}, {len(result['noise']['seeds'])} seeds)"
+def noise_row(*rows: str) -> str:
+    """Which seed-noise row stands for a comparison of nets: D/256 when all were trained at
+    S = 256 from random init or A, D/[256;512] when any was fine-tuned (S = 384 or jittered)."""
+    return "D/256" if all(r.endswith("/256") for r in rows) else "D/256-512"
+
+
+def seed_noise(result: dict, *rows: str, measure: str = "single") -> tuple[float, str]:
+    """(spread, its description): the top-1 range over seeds of the noise row standing for a
+    comparison of ``rows`` (tested single- or multi-scale).  Records written before the noise
+    rows existed carry one row (A/256, two seeds), used for every comparison."""
+    noise = result["noise"]
+    if "row" in noise:
+        tops, row = [v["top1"] for v in noise["seeds"].values()], noise["row"]
+    else:
+        row = noise_row(*rows) if rows else next(iter(noise))
+        tops = [v[measure] for v in noise[row]["seeds"].values()]
+    spread = round(max(tops) - min(tops), 2) if len(tops) > 1 else 0.0
+    return spread, f"seed spread ({row}, {len(tops)} seeds)"
+
+
+def paired_or_seed(result: dict, value: dict, *rows: str, measure: str = "single") -> tuple[float, str]:
+    """The paired noise a record stores for a comparison of the same nets on the same images,
+    else (older records) the seed noise."""
+    if "paired" in value:
+        return value["paired"], PAIRED
+    return seed_noise(result, *rows, measure=measure)
 
 
 def _label(row: str) -> tuple[str, str]:
@@ -36,9 +58,9 @@ def _label(row: str) -> tuple[str, str]:
 
 
 def _claim(table: str, section: str, key: str, statement: str, direction: str, ours: tuple[float, float],
-           theirs: tuple[float, float] | None, result: dict, **kw) -> Claim:
+           theirs: tuple[float, float] | None, noise: tuple[float, str], **kw) -> Claim:
     return Claim(id=f"{table}/{key}", table=table, section=section, statement=statement, direction=direction,
-                 ours=ours, paper=theirs, noise=seed_noise(result), noise_kind=noise_kind(result), **kw)
+                 ours=ours, paper=theirs, noise=noise[0], noise_kind=noise[1], **kw)
 
 
 def table3_claims(result: dict) -> list[Claim]:
@@ -46,7 +68,8 @@ def table3_claims(result: dict) -> list[Claim]:
     r, p = {k: v["top1"] for k, v in result["rows"].items()}, {k: v[0] for k, v in paper.TABLE3.items()}
 
     def pair(a: str, b: str, key: str, statement: str, direction: str = "better", **kw) -> Claim:
-        return _claim("table3", "§4.1", key, statement, direction, (r[a], r[b]), (p[a], p[b]), result, **kw)
+        return _claim("table3", "§4.1", key, statement, direction, (r[a], r[b]), (p[a], p[b]),
+                      seed_noise(result, a, b), **kw)
     out = [pair("A/256", "A-LRN/256", "lrn", "LRN does not improve A (A no worse than A-LRN)", "no worse"),
            pair("B/256", "A/256", "depth-B-A", "deeper is better: B beats A"),
            pair("C/256", "B/256", "depth-C-B", "deeper is better: C beats B"),
@@ -59,7 +82,7 @@ def table3_claims(result: dict) -> list[Claim]:
     s = result["shallow"]
     out.append(_claim("table3", "§4.1", "shallow", "B beats its shallow 5×5 variant (centre crop; paper: "
                       f"the shallow net's top-1 is {paper.SHALLOW_TOP1_GAP:.0f} points higher)", "better",
-                      (s["B/256"]["top1"], s["B-5x5/256"]["top1"]), None, result))
+                      (s["B/256"]["top1"], s["B-5x5/256"]["top1"]), None, seed_noise(result, "B/256")))
     return out
 
 
@@ -69,13 +92,14 @@ def table4_claims(result: dict) -> list[Claim]:
     multi = {k: v["multi"]["top1"] for k, v in r.items()}
     p4, p3 = {k: v[0] for k, v in paper.TABLE4.items()}, {k: v[0] for k, v in paper.TABLE3.items()}
     out = [_claim("table4", "§4.2", f"multi-scale/{row}", f"multi-scale test beats one scale ({row})", "better",
-                  (v["multi"]["top1"], v["single"]["top1"]), (p4[row], p3[row]), result) for row, v in r.items()]
+                  (v["multi"]["top1"], v["single"]["top1"]), (p4[row], p3[row]), paired_or_seed(result, v, row))
+           for row, v in r.items()]
     for c in "CDE":
         fixed = min((f"{c}/256", f"{c}/384"), key=multi.__getitem__)
         best_paper = min(p4[f"{c}/256"], p4[f"{c}/384"])
         out.append(_claim("table4", "§4.2", f"jitter/{c}", f"scale jittering beats the better fixed S ({c})",
                           "better", (multi[f"{c}/256-512"], multi[fixed]), (p4[f"{c}/256-512"], best_paper),
-                          result, weak=JITTER_WEAK))
+                          seed_noise(result, f"{c}/256-512", measure="multi"), weak=JITTER_WEAK))
     for scale in ("256", "384", "256-512"):
         have = [c for c in "BCDE" if f"{c}/{scale}" in r]
         for shallow, deep in zip(have, have[1:]):
@@ -84,7 +108,8 @@ def table4_claims(result: dict) -> list[Claim]:
             out.append(_claim("table4", "§4.2", f"depth/{deep}-{shallow}/{scale}",
                               f"depth saturates: E ≈ D (S = {scale.replace('-', ';')})" if saturate else
                               f"deeper is better: {deep} beats {shallow} (S = {scale.replace('-', ';')})",
-                              "equal" if saturate else "better", (multi[a], multi[b]), (p4[a], p4[b]), result,
+                              "equal" if saturate else "better", (multi[a], multi[b]), (p4[a], p4[b]),
+                              seed_noise(result, a, b, measure="multi"),
                               margin=SATURATION_MARGIN if saturate else 0.0))
     return out
 
@@ -94,11 +119,14 @@ def table5_claims(result: dict) -> list[Claim]:
     out = []
     for row, m in result["rows"].items():
         p = {k: v[0] for k, v in paper.TABLE5[row].items()}
+        paired, seeds = m.get("paired", {}), seed_noise(result, row, measure="multi")
         out.append(_claim("table5", "§4.3", f"multi-crop/{row}", f"multi-crop beats dense ({row})", "better",
-                          (m["multi-crop"]["top1"], m["dense"]["top1"]), (p["multi-crop"], p["dense"]), result))
+                          (m["multi-crop"]["top1"], m["dense"]["top1"]), (p["multi-crop"], p["dense"]),
+                          (paired["multi-crop vs dense"], PAIRED) if paired else seeds))
         out.append(_claim("table5", "§4.3", f"combined/{row}", f"multi-crop & dense beat either alone ({row})",
                           "better", (m["dense+multi-crop"]["top1"], min(m["dense"]["top1"], m["multi-crop"]["top1"])),
-                          (p["multi-crop & dense"], min(p["dense"], p["multi-crop"])), result))
+                          (p["multi-crop & dense"], min(p["dense"], p["multi-crop"])),
+                          (paired["combined vs best"], PAIRED) if paired else seeds))
     return out
 
 
@@ -114,18 +142,20 @@ def table6_claims(result: dict) -> list[Claim]:
     for i, (name, v) in enumerate(result["rows"].items()):
         ours_b, paper_b = _best_single(result, name)
         out.append(_claim("table6", "§4.4", f"fusion/{i}", f"the fusion beats its best single net: {name}", "better",
-                          (v["top1"], ours_b), (paper.TABLE6[name][0], paper_b), result))
+                          (v["top1"], ours_b), (paper.TABLE6[name][0], paper_b),
+                          paired_or_seed(result, v, *JITTERED, measure="multi")))
     return out
 
 
 def table7_claims(result5: dict, result6: dict) -> list[Claim]:
     """Table 7: the best fusion beats the best single net."""
-    single = min(v["top1"] for ms in result5["rows"].values() for v in ms.values())
+    single = min(ms[m]["top1"] for ms in result5["rows"].values() for m in METHODS5)
     fusion = min(v["top1"] for v in result6["rows"].values())
     p = paper.TABLE7
     return [_claim("table7", "§4.5", "fusion-vs-single", "the best fusion (2 nets) beats the best single net",
                    "better", (fusion, single), (p["VGG (2 nets, multi-crop & dense eval.)"][0],
-                                                p["VGG (1 net, multi-crop & dense eval.)"][0]), result6)]
+                                                p["VGG (1 net, multi-crop & dense eval.)"][0]),
+                   seed_noise(result6, *JITTERED, measure="multi"))]
 
 
 def claims(results: ResultSet) -> list[Claim]:
@@ -182,13 +212,13 @@ def table4_frame(result: dict) -> pd.DataFrame:
 
 def table5_frame(result: dict) -> pd.DataFrame:
     """Table 5: dense vs multi-crop vs both, and whether combining beats either alone."""
-    names = {"dense": "dense", "multi-crop": "multi-crop", "dense+multi-crop": "multi-crop & dense"}
+    names = dict(zip(METHODS5, ("dense", "multi-crop", "multi-crop & dense")))
     v = _verdicts(table5_claims(result))
     rows = []
     for row, methods in result["rows"].items():
         config, s = _label(row)
-        for method, ours in methods.items():
-            p1, p5 = paper.TABLE5[row][names[method]]
+        for method, name in names.items():
+            ours, (p1, p5) = methods[method], paper.TABLE5[row][name]
             rows.append({"config": config, "train S": s, "method": names[method],
                          "test Q": ",".join(map(str, ours["Q"])), "top-1 ours": ours["top1"],
                          "top-5 ours": ours["top5"], "top-1 paper": p1, "top-5 paper": p5,
@@ -213,7 +243,7 @@ def table7_frame(result5: dict, result6: dict, profile: str) -> pd.DataFrame:
     """Table 7: the paper's state-of-the-art table with our best single net and best fusion
     added, marked as results on another data set at another scale."""
     dataset = result5["provenance"]["dataset"]
-    singles = [(f"{row}, {m}", v) for row, ms in result5["rows"].items() for m, v in ms.items()]
+    singles = [(f"{row}, {m}", ms[m]) for row, ms in result5["rows"].items() for m in METHODS5]
     best_single = min(singles, key=lambda kv: kv[1]["top1"])
     best_fusion = min(result6["rows"].items(), key=lambda kv: kv[1]["top1"])
     where = f"ours: {dataset}, {profile} profile — NOT ImageNet"

@@ -17,7 +17,6 @@ from ...boxes import (
     hits,
     localiser_spec,
     merged_boxes,
-    paired_noise,
     train_localiser,
 )
 from ...runs import RunStore
@@ -54,7 +53,7 @@ def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> 
 def _claim(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
     """A claim "a has the lower error than b" with both errors and the paired noise."""
     return {"a": round(error(hit_a), 2), "b": round(error(hit_b), 2),
-            "noise": round(paired_noise(hit_a, hit_b), 2)}
+            "noise": round(evaluate.paired_noise(hit_a, hit_b), 2)}
 
 
 def _samples(data: BoxSet, n: int = 8) -> list[int]:

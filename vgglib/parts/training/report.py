@@ -54,9 +54,9 @@ def claims(results: ResultSet) -> list[Claim]:
     deep, scratch = [row for row in test if ":" not in row][0], [row for row in test if ":" in row][0]
     noise, kind = 0.0, "none measured (Table 3 not run)"
     if "table3" in results:
-        from ..classification.report import noise_kind, seed_noise
+        from ..classification.report import seed_noise
 
-        noise, kind = seed_noise(results["table3"]), noise_kind(results["table3"])
+        noise, kind = seed_noise(results["table3"], deep)
     return [Claim(id="training/glorot-vs-chain", table="training", section="§3.1",
                   statement=f"training {deep} from scratch with Glorot init works as well as the init chain",
                   direction="equal", ours=(test[scratch]["top1"], test[deep]["top1"]), paper=None, noise=noise,
