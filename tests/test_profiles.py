@@ -22,3 +22,15 @@ def test_part_settings_come_from_the_profile_and_never_fall_back():
         section("tiny", "transfer")
     with pytest.raises(ValueError, match="unknown profile"):
         get_profile("tiny")
+
+
+def test_every_departure_of_every_profile_is_explained():
+    from vgglib import departures
+
+    quick = departures.frame("quick")
+    assert {"crop size; every scale S, Q mapped by round(v·crop/224)", "batch size", "init scale",
+            "image size", "pool5 at a 32-px crop"} <= set(quick["what"])
+    assert (quick[["why", "measured"]] != "").all().all()
+    full = departures.frame("full")
+    assert set(full["what"]) == {"init scale", "colour shift"}      # full keeps every setting of the paper
+    assert "test images used" in set(departures.frame("smoke")["what"])

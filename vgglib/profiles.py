@@ -58,7 +58,13 @@ class Profile:
 SECTIONS = ("localisation", "transfer")
 
 
-def _raw() -> dict[str, dict]:
+def paper_defaults() -> dict:
+    """``[defaults]``: the paper's own settings, which each profile overrides in part."""
+    with PROFILE_FILE.open("rb") as f:
+        return tomllib.load(f)["defaults"]
+
+
+def raw_profiles() -> dict[str, dict]:
     """Each profile's values: ``[defaults]`` overlaid with the profile's own, sections included."""
     with PROFILE_FILE.open("rb") as f:
         raw = tomllib.load(f)
@@ -76,13 +82,13 @@ def _raw() -> dict[str, dict]:
 def profiles() -> dict[str, Profile]:
     """Every profile in ``profiles.toml``."""
     return {name: Profile(name=name, **{k: v for k, v in values.items() if k not in SECTIONS})
-            for name, values in _raw().items()}
+            for name, values in raw_profiles().items()}
 
 
 def section(profile: str, name: str) -> dict:
     """One part's settings at a profile (``localisation``, ``transfer``), or an error that
     names the profiles having them: a part never falls back to another profile's numbers."""
-    raw = _raw()
+    raw = raw_profiles()
     if profile not in raw:
         raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(raw)}")
     if name not in SECTIONS:
