@@ -11,5 +11,7 @@ TABLES = [
     Table("table6", "classification", "Table 6: fusion of several nets", "table6_fusion", run.table6),
     Table("table7", "classification", "Table 7: state of the art", "table7_state_of_the_art", run.table7,
           needs=("table5", "table6")),
+    Table("jitter-canvases", "classification", "Diagnosis: scale jittering where the object's size varies",
+          "table4_multi_scale", run.jitter_canvases),
 ]
 __all__ = ["TABLES", "claims", "frames"]

@@ -158,8 +158,22 @@ def table7_claims(result5: dict, result6: dict) -> list[Claim]:
                    seed_noise(result6, *JITTERED, measure="multi"))]
 
 
+def jitter_canvases_claims(result: dict) -> list[Claim]:
+    """The diagnosis: does jittering beat the better fixed S where the object's size varies?
+    Its noise is the paired one of the two nets on the same canvases (one seed each: a lower
+    bound on the noise of two different nets, said so in the claim)."""
+    multi = {r: v["multi"]["top1"] for r, v in result["rows"].items()}
+    p4 = {k: v[0] for k, v in paper.TABLE4.items()}
+    return [Claim(id="jitter-canvases/D", table="jitter-canvases", section="§4.2",
+                  statement="scale jittering beats the better fixed S (D) on canvases whose object size varies",
+                  direction="better", ours=(multi["D/256-512"], multi[result["fixed"]]),
+                  paper=(p4["D/256-512"], min(p4["D/256"], p4["D/384"])), noise=result["paired"],
+                  noise_kind=PAIRED + " (one seed per net: a lower bound)",
+                  weak="a diagnosis on our own canvases, not a table of the paper")]
+
+
 def claims(results: ResultSet) -> list[Claim]:
-    """Every claim of Tables 3–7 whose results exist."""
+    """Every claim of Tables 3–7 whose results exist, and the jittering diagnosis."""
     out = []
     for name, fn in (("table3", table3_claims), ("table4", table4_claims), ("table5", table5_claims),
                      ("table6", table6_claims)):
@@ -167,6 +181,8 @@ def claims(results: ResultSet) -> list[Claim]:
             out += fn(results[name])
     if "table7" in results:
         out += table7_claims(results["table5"], results["table6"])
+    if "jitter-canvases" in results:
+        out += jitter_canvases_claims(results["jitter-canvases"])
     return out
 
 
@@ -256,6 +272,13 @@ def table7_frame(result5: dict, result6: dict, profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def jitter_canvases_frame(result: dict) -> pd.DataFrame:
+    """The diagnosis beside Table 4's D rows: D at S = 256, 384 and [256;512] on the canvases."""
+    return pd.DataFrame([{"config": "D", "train S": _label(r)[1], "top-1 ours (canvases)": v["multi"]["top1"],
+                          "top-1 ours, single Q": v["single"]["top1"], "top-1 paper (ImageNet)": paper.TABLE4[r][0]}
+                         for r, v in result["rows"].items()])
+
+
 def depth_frame(result4: dict) -> pd.DataFrame:
     """'Deeper is better' at each training scale of Table 4: B → C → D → E (top-1)."""
     return pd.DataFrame([{"pair": c.statement, "top-1 deeper": c.ours[0], "top-1 shallower": c.ours[1],
@@ -300,6 +323,8 @@ def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
         out["table5"] = table5_frame(results["table5"])
     if "table6" in results:
         out["table6"] = table6_frame(results["table6"])
+    if "jitter-canvases" in results:
+        out["jitter-canvases"] = jitter_canvases_frame(results["jitter-canvases"])
     if "table7" in results:
         out["table7"] = table7_frame(results["table5"], results["table6"], results["table7"]["provenance"]["profile"])
     return out
