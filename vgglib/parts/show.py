@@ -99,7 +99,7 @@ def claims_frame(claims: list, pages: dict[str, str] | None = None) -> pd.DataFr
     rows = []
     for c in claims:
         row = {"claim": Raw(f"{escape(c.statement)}{' †' if c.weak else ''}"
-                            f'<br><span class="vgg-note">{escape(c.unit)}</span>'),
+                            f'<br><span class="vgg-note">{escape(c.unit)} · <code>{escape(c.id)}</code></span>'),
                "ours (a vs b)": _pair(c.ours, c.unit), "paper (a vs b)": _pair(c.paper, c.unit),
                "noise": Raw(f'{cell(c.noise)}<br><span class="vgg-note">{escape(c.noise_kind)}</span>'),
                "verdict": c.verdict}
