@@ -94,15 +94,14 @@ def _pair(pair, unit: str) -> str:
 
 def claims_frame(claims: list, pages: dict[str, str] | None = None) -> pd.DataFrame:
     """Claims for reading: the statement (marked † where our analogue is a weak test of it),
-    our pair and the paper's pair as "a vs b", the noise and its kind, and the verdict; with
+    the verdict next to it (so a phone shows both without scrolling), our pair and the paper's pair as "a vs b", the noise and its kind, and the verdict; with
     ``pages`` (table → page name) a link to the table's page."""
     rows = []
     for c in claims:
         row = {"claim": Raw(f"{escape(c.statement)}{' †' if c.weak else ''}"
                             f'<br><span class="vgg-note">{escape(c.unit)} · <code>{escape(c.id)}</code></span>'),
-               "ours (a vs b)": _pair(c.ours, c.unit), "paper (a vs b)": _pair(c.paper, c.unit),
-               "noise": Raw(f'{cell(c.noise)}<br><span class="vgg-note">{escape(c.noise_kind)}</span>'),
-               "verdict": c.verdict}
+               "verdict": c.verdict, "ours (a vs b)": _pair(c.ours, c.unit), "paper (a vs b)": _pair(c.paper, c.unit),
+               "noise": Raw(f'{cell(c.noise)}<br><span class="vgg-note">{escape(c.noise_kind)}</span>')}
         if pages is not None:
             page = pages.get(c.table)
             label = f"Table {c.table[5:]}" if c.table[5:].isdigit() else c.table
