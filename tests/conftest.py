@@ -21,23 +21,22 @@ def smoke_env(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def executed_book(tmp_path_factory, smoke_env) -> Path:
-    """Every notebook executed by papermill under ``smoke`` into a copy of the book sources."""
-    import jupytext
-    import papermill as pm
+def smoke_results(smoke_env) -> Path:
+    """Every table's record at the smoke profile, computed as a user would: ``python -m vgglib
+    reproduce all`` (Tables 11–12 read the installed Fashion-MNIST test set)."""
+    subprocess.run([sys.executable, "-m", "vgglib", "reproduce", "all", "--profile", "smoke",
+                    "--results", str(smoke_env["results"])], check=True, cwd=ROOT)
+    return smoke_env["results"]
+
+
+@pytest.fixture(scope="session")
+def executed_book(tmp_path_factory, smoke_results) -> Path:
+    """Every notebook converted (jupytext), executed by papermill at ``smoke`` on those records
+    — each parameter checked against the ones the notebook declares — into a copy of the book
+    sources, and the book built from them with warnings as errors."""
+    from vgglib import book as book_build
 
     book = tmp_path_factory.mktemp("book") / "book"
     shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "_nb"))
-    (book / "_nb").mkdir()
-    (book / "_nb" / "src").mkdir()
-    for md in NOTEBOOKS:
-        nb = book / "_nb" / "src" / f"{md.stem}.ipynb"
-        jupytext.write(jupytext.read(md), nb)
-        declared = pm.inspect_notebook(str(nb))
-        params = {"profile": "smoke", "results_dir": str(smoke_env["results"]), "reproduce": True}
-        pm.execute_notebook(str(nb), str(book / "_nb" / nb.name), kernel_name="vgglib",
-                            parameters={k: v for k, v in params.items() if k in declared},
-                            progress_bar=False, cwd=str(ROOT))
-    subprocess.run([str(BIN / "jupyter-book"), "build", str(book), "--warningiserror", "--quiet"],
-                   check=True, capture_output=True)
+    book_build.build(book, "smoke", smoke_results, jupyter_book=str(BIN / "jupyter-book"))
     return book

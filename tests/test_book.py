@@ -1,5 +1,6 @@
 """The notebooks execute under smoke, and the built book works in a real browser, offline."""
 import re
+from pathlib import Path
 import shutil
 import socket
 import subprocess
@@ -10,9 +11,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS
+
+from conftest import NOTEBOOKS, ROOT
 
 pytestmark = pytest.mark.slow
+#: Pages without a figure: the Claims page is tables and a tally.
+NO_FIGURE = {"claims"}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -21,8 +25,33 @@ def test_notebook_executes_under_smoke(executed_book, name):
     nb = nbformat.read(executed_book / "_nb" / f"{name}.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "every notebook has a figure"
+    if name not in NO_FIGURE:
+        # glued figures are stored under a prefixed mime type and pasted by {glue:figure}
+        pngs = [k for o in outputs for k in o.get("data", {}) if k.endswith("image/png")]
+        assert pngs, "every notebook has a figure"
+        assert (executed_book / "_build" / "html" / "_nb" / f"{name}.html").read_text().count("<img") >= 1
     assert nb.metadata.papermill.parameters["profile"] == "smoke"
+
+
+def test_an_unknown_parameter_fails(tmp_path):
+    from vgglib.book import check_parameters, convert
+
+    nb = convert(ROOT / "notebooks" / "table4_multi_scale.md", tmp_path / "table4.ipynb")
+    check_parameters(nb, {"profile": "smoke", "results_dir": "x"})
+    with pytest.raises(ValueError, match="declares no parameter 'reproduce'"):
+        check_parameters(nb, {"profile": "smoke", "reproduce": True})
+
+
+def test_notebooks_declare_only_profile_and_results_dir():
+    import papermill as pm
+    import tempfile
+    from vgglib.book import PROFILE_ONLY, convert
+
+    with tempfile.TemporaryDirectory() as d:
+        for md in NOTEBOOKS:
+            if md.stem not in PROFILE_ONLY:
+                declared = pm.inspect_notebook(str(convert(md, Path(d) / f"{md.stem}.ipynb")))
+                assert list(declared) == ["profile", "results_dir"], md.name
 
 
 def test_built_pages_load_nothing_from_the_network(executed_book):
@@ -46,22 +75,49 @@ def dump_dom(url: str) -> str:
     return out.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: `make test` installs it when run "
-                    "as root (python -m vgglib.fetch chromium), or apt-get install chromium")
-def test_architecture_page_in_a_browser(executed_book):
-    html = executed_book / "_build" / "html"
+def served_dom(html: Path, page: str) -> str:
+    """A built page's DOM, served from localhost (as ``make serve`` would)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(SimpleHTTPRequestHandler, directory=str(html)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        dom = dump_dom(f"http://127.0.0.1:{port}/_nb/architecture.html")
+        return dump_dom(f"http://127.0.0.1:{port}/{page}")
     finally:
         server.shutdown()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: `make test` installs it when run "
+                    "as root (python -m vgglib.fetch chromium), or apt-get install chromium")
+def test_architecture_page_in_a_browser(executed_book):
+    html = executed_book / "_build" / "html"
+    dom = served_dom(html, "_nb/architecture.html")
     assert "Table 2: number of parameters" in dom
     assert "138357544" in dom.replace(",", "")          # D, counted
     assert "conv1-256" in dom                            # Table 1, config C
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', dom)
     assert images, "the figure is on the page"
     assert all((html / "_nb" / src).resolve().is_file() for src in images)
+
+
+def test_claims_page_comes_first_with_the_tally_and_every_claim(executed_book, smoke_results):
+    import pandas as pd
+    from vgglib.claims import tally
+
+    html = executed_book / "_build" / "html"
+    intro = (html / "intro.html").read_text()
+    nav = re.findall(r'<a class="reference internal" href="([^"#]+)"', intro)
+    assert nav and nav[0] == "_nb/claims.html", "the Claims page is the book's first chapter"
+    claims = pd.read_csv(smoke_results / "claims.csv")
+    t = tally(claims["verdict"])
+    sentence = (f"{t['holds']} of {len(claims)} claims hold, {t['inconclusive']} inconclusive, "
+                f"{t['does not hold']} do not.")
+    page = (html / "_nb" / "claims.html").read_text()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+    assert sentence in text
+    landing = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", intro))
+    assert f"{t['holds']} of {len(claims)} hold" in landing, "the landing page shows the tally"
+    missing = [i for i in claims["id"] if i.replace("&", "&amp;") not in page and i not in text]
+    assert not missing, f"claims not on the page: {missing}"
+    assert (html / "_downloads").is_dir() and list((html / "_downloads").rglob("claims.csv"))

@@ -113,6 +113,20 @@ def test_provenance_line_names_profile_hardware_and_training_time():
     assert provenance_line(prov).endswith("in 1.5 minutes.")
     line = provenance_line({**prov, "nets": 3, "nets_train_s": 600.0})
     assert "its 3 nets took 10.0 minutes to train" in line
+    assert "its 1 net took 1.0 minutes" in provenance_line({**prov, "nets": 1, "nets_train_s": 60.0})
+    assert "nets" not in provenance_line({**prov, "nets": 0, "nets_train_s": 0})
+    assert "minutes" not in provenance_line({k: v for k, v in prov.items() if k != "wall_s"})
+
+
+def test_provenance_line_of_a_page_that_reuses_other_tables():
+    prov = {"profile": "quick", "hardware": "2 cores", "commit": "abc", "date": "today", "wall_s": 0.0}
+    line = provenance_line(prov, {"table5": {**prov, "wall_s": 120.0}, "table6": {**prov, "wall_s": 60.0}})
+    assert "reuses the results of Table 5 and Table 6" in line
+    assert "in 0.0 minutes" not in line and "in 2.0 minutes" in line and "in 1.0 minutes" in line
+    committed = ResultSet(ROOT / "results" / "quick")
+    for name, used in (("table7", ["table5", "table6"]), ("table10", ["table9"])):
+        assert list(committed[name]["uses"]) == used
+        assert committed[name]["uses"][used[0]] == committed[used[0]]["provenance"]
 
 
 def test_table2_counts_are_computed():

@@ -75,8 +75,8 @@ def load_result(name: str, directory: Path) -> dict:
     """Read one table's results, or explain how to produce them."""
     path = directory / f"{name}.json"
     if not path.exists():
-        raise FileNotFoundError(f"no results at {path}; run `make reproduce-{name}` "
-                                f"(or execute its notebook with reproduce=True) to produce them")
+        raise FileNotFoundError(f"no results at {path}; compute them with `python -m vgglib reproduce "
+                                f"{name} --profile <profile>` (or vgglib.reproduce.reproduce({name!r}))")
     return json.loads(path.read_text())
 
 
@@ -96,12 +96,29 @@ class ResultSet:
         return self._cache[name]
 
 
-def provenance_line(prov: dict) -> str:
-    """One sentence for a page: profile, hardware, commit, date, wall time."""
-    minutes = prov.get("wall_s", 0) / 60
+def _table_name(name: str) -> str:
+    """``table5`` → ``Table 5``; other record names as they are."""
+    return f"Table {name[5:]}" if name.startswith("table") and name[5:].isdigit() else name
+
+
+def provenance_line(prov: dict, uses: dict[str, dict] | None = None) -> str:
+    """One sentence for a page: profile, hardware, commit, date, wall time.  A record that
+    only reuses other tables' records (its ``uses``: name → their provenance) says so and
+    gives theirs instead of its own near-zero wall time."""
+    if uses:
+        names = [_table_name(n) for n in uses]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        lines = " ".join(f"{_table_name(n)}: {provenance_line(p)}" for n, p in uses.items())
+        return (f"This page computes nothing of its own: it reuses the results of {joined}, "
+                f"rendered at the `{prov['profile']}` profile. {lines}")
     line = (f"Produced at the `{prov['profile']}` profile on {prov['hardware']} at commit "
-            f"`{prov['commit']}` on {prov['date']} (torch {prov.get('torch', '?')}), "
-            f"in {minutes:.1f} minutes")
-    if "nets_train_s" in prov:
-        line += f"; its {prov['nets']} nets took {prov['nets_train_s'] / 60:.1f} minutes to train"
+            f"`{prov['commit']}` on {prov['date']}" + (f" (torch {prov['torch']})" if "torch" in prov else ""))
+    if "wall_s" in prov:
+        line += f", in {prov['wall_s'] / 60:.1f} minutes"
+    if prov.get("nets"):
+        n = prov["nets"]
+        line += (f"; its {n} {'net' if n == 1 else 'nets'} took "
+                 f"{prov.get('nets_train_s', 0) / 60:.1f} minutes to train")
+    if prov.get("loc_nets_train_s"):
+        line += f"; its localisation nets took {prov['loc_nets_train_s'] / 60:.1f} minutes to fine-tune"
     return line + "."

@@ -1,0 +1,109 @@
+"""Build the book from stored records: convert each MyST notebook (``notebooks/*.md``) with
+jupytext, execute it with papermill at a profile — its parameters checked against the ones the
+notebook declares, since papermill only warns about an unknown name — copy the CSV exports
+beside the pages, and run jupyter-book.
+
+    python -m vgglib.book --profile quick                # book/_nb, then book/_build/html
+    python -m vgglib.book --profile smoke --results DIR --book /tmp/book
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .parts.page import DATA
+from .results import REPO, results_dir
+
+NOTEBOOKS = REPO / "notebooks"
+#: Notebooks that take the profile only (performance reads its own bench snapshot; its owner
+#: moves it onto the records in vgglib/parts/performance).
+PROFILE_ONLY = {"performance"}
+
+
+def check_parameters(notebook: str | Path, parameters: dict) -> None:
+    """Raise if ``parameters`` names one the notebook's parameters cell does not declare."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(notebook))
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(f"{Path(notebook).name} declares no parameter {', '.join(map(repr, unknown))}; "
+                         f"it declares: {', '.join(declared) or 'none'}")
+
+
+def convert(md: Path, out: Path) -> Path:
+    """A MyST notebook as .ipynb (jupytext), for papermill."""
+    import jupytext
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(jupytext.read(md), out)
+    return out
+
+
+def execute(md: Path, nb_dir: Path, parameters: dict, kernel: str = "vgglib") -> Path:
+    """Convert one notebook into ``nb_dir/src`` and execute it into ``nb_dir``."""
+    import papermill as pm
+
+    src = convert(md, nb_dir / "src" / f"{md.stem}.ipynb")
+    check_parameters(src, parameters)
+    out = nb_dir / src.name
+    pm.execute_notebook(str(src), str(out), kernel_name=kernel, parameters=parameters, progress_bar=False,
+                        cwd=str(REPO))
+    hide_injected_parameters(out)
+    return out
+
+
+def hide_injected_parameters(notebook: Path) -> None:
+    """Tag the cell papermill injects (the parameters it was given) ``remove-cell``, as the
+    notebook's own parameters cell is: the page shows results, not settings."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, notebook)
+
+
+def copy_exports(results: Path, nb_dir: Path) -> None:
+    """``claims.csv`` and ``csv/*.csv`` beside the pages, where their download links point."""
+    data = nb_dir / DATA
+    if data.exists():
+        shutil.rmtree(data)
+    (data / "csv").mkdir(parents=True)
+    shutil.copy2(results / "claims.csv", data / "claims.csv")
+    for f in sorted((results / "csv").glob("*.csv")):
+        shutil.copy2(f, data / "csv" / f.name)
+
+
+def build(book: Path, profile: str = "quick", results: str | Path | None = None,
+          notebooks: list[Path] | None = None, jupyter_book: str | None = None) -> Path:
+    """Execute every notebook at ``profile`` into ``book/_nb`` and build ``book/_build/html``."""
+    results = results_dir(profile, results)
+    nb_dir = book / "_nb"
+    params = {"profile": profile, "results_dir": str(results)}
+    for md in notebooks or sorted(NOTEBOOKS.glob("*.md")):
+        execute(md, nb_dir, {"profile": profile} if md.stem in PROFILE_ONLY else params)
+    copy_exports(results, nb_dir)
+    exe = jupyter_book or str(Path(sys.executable).parent / "jupyter-book")
+    subprocess.run([exe, "build", str(book), "--warningiserror", "--quiet"], check=True)
+    return book / "_build" / "html"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m vgglib.book", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--results", default=None, help="the records' folder (default results/<profile>)")
+    ap.add_argument("--book", default=str(REPO / "book"), help="the book's sources (default book/)")
+    ap.add_argument("notebooks", nargs="*", help="notebook names to execute (default: all)")
+    a = ap.parse_args(argv)
+    mds = [NOTEBOOKS / f"{n}.md" for n in a.notebooks] or None
+    print(build(Path(a.book), a.profile, a.results, mds) / "index.html")
+
+
+if __name__ == "__main__":
+    main()

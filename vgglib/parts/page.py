@@ -1,0 +1,59 @@
+"""What every page of the book does with its records: glue the provenance sentence and the
+tally of its claims for the prose (MyST-NB ``glue``), so that no number is typed into text."""
+from __future__ import annotations
+
+import io
+
+from IPython.display import Image, Markdown
+from myst_nb import glue
+
+from ..claims import FAILS, HOLDS, INCONCLUSIVE, tally
+from ..results import provenance_line
+
+
+def glue_provenance(record: dict, key: str = "provenance") -> str:
+    """Glue a record's provenance sentence (pasted with ``{glue:md}`provenance```)."""
+    line = provenance_line(record["provenance"], record.get("uses"))
+    glue(key, Markdown(line), display=False)
+    return line
+
+
+def glue_tally(claims: list, prefix: str = "") -> dict[str, int]:
+    """Glue how many claims there are and how many hold, are inconclusive and do not hold:
+    keys ``{prefix}claims``, ``{prefix}holds``, ``{prefix}inconclusive``, ``{prefix}fails``."""
+    t = tally([c.verdict for c in claims])
+    counts = {"claims": len(claims), "holds": t[HOLDS], "inconclusive": t[INCONCLUSIVE], "fails": t[FAILS]}
+    for k, v in counts.items():
+        glue(prefix + k, v, display=False)
+    return counts
+
+
+def png(fig) -> Image:
+    """A matplotlib figure as a PNG image output (what ``glue`` stores and the book shows),
+    independent of the kernel's matplotlib backend."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return Image(buf.getvalue(), format="png")
+
+
+def glue_figure(key: str, fig) -> None:
+    """Glue a figure for a ``{glue:figure}`` directive (numbered, captioned)."""
+    glue(key, png(fig), display=False)
+
+
+#: Where the book build puts the CSV exports, relative to the pages (``book/_nb/``).
+DATA = "data"
+
+
+def downloads(stems: list[str]) -> str:
+    """MyST text: a download link per table CSV (copied into the book by :mod:`vgglib.book`)."""
+    return "\n".join(f"- {{download}}`{stem}.csv <{DATA}/csv/{stem}.csv>`" for stem in stems)
+
+
+def glue_downloads(records, key: str = "downloads") -> str:
+    """Glue the download list of every table whose records exist (``{glue:md}`` as MyST)."""
+    from ..reproduce import all_frames
+
+    text = downloads(list(all_frames(records)))
+    glue(key, Markdown(text), display=False)
+    return text
