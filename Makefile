@@ -15,16 +15,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-NB_OUT := book/_nb
-PAPERMILL := $(PY) -m papermill -k vgglib --progress-bar
-SRC := $(wildcard vgglib/*.py vgglib/*.toml vgglib/parts/*/*.py)
-NB_PARAMS := -p profile $(PROFILE)
 REPRODUCE := $(PY) -m vgglib reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA)) \
 	$(if $(TRANSFER),--transfer $(TRANSFER))
-RESULTS := $(wildcard results/$(PROFILE)/*.json)
-
-# Every page of the book is a text notebook.
-CHAPTERS := $(patsubst notebooks/%.md,%,$(wildcard notebooks/*.md))
 
 .PHONY: venv lock data test lint export book serve lab bench bench-e2e bench-accuracy clean reproduce-all \
 	reproduce-table1
@@ -74,18 +66,10 @@ lint: $(STAMP)
 export: $(STAMP)
 	$(PY) -c 'from vgglib.reproduce import export; export("results/$(PROFILE)")'
 
-# An executed notebook is stale when its source, vgglib or the environment changed.
-# Notebooks are MyST text (notebooks/*.md); jupytext converts each to a copy that papermill executes.
-JUPYTEXT := $(VENV)/bin/jupytext --quiet --to ipynb
-$(NB_OUT)/src/%.ipynb: notebooks/%.md $(STAMP)
-	@mkdir -p $(NB_OUT)/src
-	$(JUPYTEXT) -o $@ $<
-
-$(NB_OUT)/%.ipynb: $(NB_OUT)/src/%.ipynb $(SRC) $(RESULTS) $(STAMP)
-	$(PAPERMILL) $< $@ $(NB_PARAMS)
-
-book: $(CHAPTERS:%=$(NB_OUT)/%.ipynb)
-	$(VENV)/bin/jupyter-book build book --warningiserror --quiet
+# The book: every MyST notebook converted (jupytext), executed at $(PROFILE) on the records in
+# results/$(PROFILE)/ with its parameters checked (papermill), then built offline (jupyter-book).
+book: $(STAMP)
+	$(PY) -m vgglib.book --profile $(PROFILE)
 	@echo "Book: book/_build/html/index.html (make serve to browse it)"
 
 # reproduce-NAME computes one table's record (training what the run store lacks, evaluating),
@@ -134,4 +118,4 @@ bench-e2e: $(STAMP)
 	@cat out/bench/e2e.json
 
 clean:
-	rm -rf book/_build $(NB_OUT)
+	rm -rf book/_build book/_nb

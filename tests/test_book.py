@@ -1,6 +1,5 @@
 """The notebooks execute under smoke, and the built book works in a real browser, offline."""
 import re
-from pathlib import Path
 import shutil
 import socket
 import subprocess
@@ -8,10 +7,10 @@ import tempfile
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import NOTEBOOKS, ROOT
 
 pytestmark = pytest.mark.slow
@@ -43,8 +42,10 @@ def test_an_unknown_parameter_fails(tmp_path):
 
 
 def test_notebooks_declare_only_profile_and_results_dir():
-    import papermill as pm
     import tempfile
+
+    import papermill as pm
+
     from vgglib.book import PROFILE_ONLY, convert
 
     with tempfile.TemporaryDirectory() as d:
@@ -103,6 +104,7 @@ def test_architecture_page_in_a_browser(executed_book):
 
 def test_claims_page_comes_first_with_the_tally_and_every_claim(executed_book, smoke_results):
     import pandas as pd
+
     from vgglib.claims import tally
 
     html = executed_book / "_build" / "html"

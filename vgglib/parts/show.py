@@ -93,9 +93,10 @@ def _pair(pair, unit: str) -> str:
 
 
 def claims_frame(claims: list, pages: dict[str, str] | None = None) -> pd.DataFrame:
-    """Claims for reading: the statement (marked † where our analogue is a weak test of it),
-    the verdict next to it (so a phone shows both without scrolling), our pair and the paper's pair as "a vs b", the noise and its kind, and the verdict; with
-    ``pages`` (table → page name) a link to the table's page."""
+    """Claims for reading: the statement (marked † where our analogue is a weak test of it), the
+    verdict next to it (so a phone shows both without scrolling), our pair and the paper's pair
+    as "a vs b", the noise and its kind; with ``pages`` (table → page name) a link to the
+    table's page."""
     rows = []
     for c in claims:
         row = {"claim": Raw(f"{escape(c.statement)}{' †' if c.weak else ''}"
