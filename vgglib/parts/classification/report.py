@@ -43,6 +43,21 @@ def seed_noise(result: dict, *rows: str, measure: str = "single") -> tuple[float
     return spread, f"seed spread ({row}, {len(tops)} seeds)"
 
 
+def noise_sentence(result: dict) -> str:
+    """One sentence (Markdown) saying which noise this page's verdicts allow, with its size."""
+    noise = result["noise"]
+    if "row" in noise:
+        spread, _ = seed_noise(result)
+        return (f"The noise is the seed spread: the {noise['row']} net trained with {len(noise['seeds'])} seeds "
+                f"differs by **{spread:.2f}** points of top-1 error.")
+    parts = [f"{row} over {len(v['seeds'])} seeds differs by **{seed_noise(result, row)[0]:.2f}** points"
+             for row, v in noise.items()]
+    return ("Comparisons of different nets allow the seed spread of the net standing for them (D/256 for nets "
+            "trained at S = 256, D/256-512 for fine-tuned ones): " + "; ".join(parts) + ". Comparisons of the "
+            "same nets on the same images allow their paired noise, two standard errors of the per-image "
+            "difference, given with each claim.")
+
+
 def paired_or_seed(result: dict, value: dict, *rows: str, measure: str = "single") -> tuple[float, str]:
     """The paired noise a record stores for a comparison of the same nets on the same images,
     else (older records) the seed noise."""
