@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ... import paper
+from ... import evaluate, paper
 from ...claims import Claim
 from ...profiles import profiles
 from ...results import ResultSet
@@ -314,17 +314,14 @@ def shallow_frame(result3: dict) -> pd.DataFrame:
 
 
 def dense_positions(profile_name: str, qs: tuple[int, ...] = (224, 256, 288, 352, 384, 416, 512)) -> pd.DataFrame:
-    """How many crop-sized windows one dense pass averages at each test scale Q (smallest side
-    only): the paper's nets at 224 against a profile's.  The output stride is 32 pixels at every
-    scale, so a 32-pixel analogue sweeps far fewer windows than the paper's 224-pixel nets."""
+    """How many windows one dense pass averages per side at each test scale Q (smallest side):
+    the paper's nets at 224 against a profile's.  Both sample the class-score map every
+    crop/7 pixels (:func:`vgglib.evaluate.window_offsets`), so both see the same grid."""
     p = profiles()[profile_name]
-    rows = []
-    for q in qs:
-        ours = p.scale(q)
-        rows.append({"Q (paper units)": q, "windows per side, paper": (q - 224) // 32 + 1,
-                     f"Q at {p.name} (px)": ours,
-                     f"windows per side, {p.name}": ours // 32 - p.crop // 32 + 1})
-    return pd.DataFrame(rows).set_index("Q (paper units)")
+    return pd.DataFrame([{"Q (paper units)": q, "windows per side, paper": len(evaluate.window_offsets(q, 224)),
+                          f"Q at {p.name} (px)": p.scale(q),
+                          f"windows per side, {p.name}": len(evaluate.window_offsets(p.scale(q), p.crop))}
+                         for q in qs]).set_index("Q (paper units)")
 
 
 def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
