@@ -9,9 +9,9 @@ import textwrap
 from matplotlib.figure import Figure
 
 from ... import arch, paper
+from ..plots import OURS, PAPER, ours_beside_papers
 from .report import table6_claims
 
-OURS, PAPER = "#dd8452", "#8c8c8c"
 COLOURS = {"A": "#937860", "A-LRN": "#da8bc3", "B": "#8172b3", "C": "#4c72b0", "D": "#dd8452", "E": "#55a868"}
 STYLES = {"256": "o-", "384": "s-", "256-512": "^-"}
 
@@ -139,13 +139,5 @@ def table7_sota(result5: dict, result6: dict) -> Figure:
     """Table 7: our two systems (left, Fashion-MNIST) and the paper's entries with a top-1
     error (right, ILSVRC-2012), each on its own axis; full names, wrapped, never cut."""
     ours, theirs = table7_rows(result5, result6)
-    fig = Figure(figsize=(9, 0.42 * len(theirs) + 2.2), layout="constrained")
-    ax, axp = fig.subplots(2, 1, height_ratios=[len(ours) + 1, len(theirs) + 1])
-    for a, d, colour, title in ((ax, ours, OURS, "ours (Fashion-MNIST, not ImageNet)"),
-                                (axp, theirs, PAPER, "paper's Table 7 (ILSVRC-2012 validation)")):
-        a.barh(["\n".join(textwrap.wrap(k, 55)) for k in d], list(d.values()), color=colour)
-        a.invert_yaxis()
-        a.set_title(title, fontsize=10, loc="left")
-        a.tick_params(axis="y", labelsize=8)
-        a.set_xlabel("top-1 error (%)")
-    return fig
+    return ours_beside_papers(ours, theirs, ("ours (Fashion-MNIST, not ImageNet)",
+                                             "paper's Table 7 (ILSVRC-2012 validation)"), "top-1 error (%)")

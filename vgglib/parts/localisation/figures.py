@@ -3,18 +3,16 @@ are re-read from the data set; the boxes come from the record), Table 9 beside t
 separate axes, and Table 10 with our best row named by its record key."""
 from __future__ import annotations
 
-import textwrap
-
 import torch
 from matplotlib.figure import Figure
 
 from ... import paper
 from ...boxes import central_crop
 from ...profiles import get_profile
+from ..plots import OURS, PAPER, ours_beside_papers
 from .report import draw_box
 from .run import TABLE8_S, TABLE9_ROWS
 
-OURS, PAPER = "#dd8452", "#8c8c8c"
 TABLE8_COLOURS = {"FC1+FC2/SCR": "#4c72b0", "FC1+FC2/PCR": "#dd8452", "all/PCR": "#c44e52"}
 TABLE9_SHOWN = {"384/384": "#dd8452", "fusion 256/256 + 384/352,384": "#c44e52"}
 
@@ -120,13 +118,6 @@ def table10_sota(result9: dict) -> Figure:
     """Table 10: our best localisation (top, Fashion-MNIST canvases) and the paper's entries
     (bottom, ILSVRC), each on its own axis."""
     ours, theirs = table10_rows(result9)
-    fig = Figure(figsize=(9, 0.4 * len(theirs) + 2.0), layout="constrained")
-    ax, axp = fig.subplots(2, 1, height_ratios=[len(ours) + 1, len(theirs) + 1])
-    for a, d, colour, title in ((ax, ours, OURS, "ours (Fashion-MNIST canvases, not ILSVRC)"),
-                                (axp, theirs, PAPER, "paper's Table 10 (ILSVRC; test error where reported)")):
-        a.barh(["\n".join(textwrap.wrap(k, 50)) for k in d], list(d.values()), color=colour)
-        a.invert_yaxis()
-        a.set_title(title, fontsize=10, loc="left")
-        a.tick_params(axis="y", labelsize=8)
-        a.set_xlabel("top-5 localisation error (%)")
-    return fig
+    return ours_beside_papers(ours, theirs, ("ours (Fashion-MNIST canvases, not ILSVRC)",
+                                             "paper's Table 10 (ILSVRC; test error where reported)"),
+                              "top-5 localisation error (%)", wrap=50)
