@@ -104,4 +104,11 @@ def provenance_line(prov: dict) -> str:
             f"in {minutes:.1f} minutes")
     if "nets_train_s" in prov:
         line += f"; its {prov['nets']} nets took {prov['nets_train_s'] / 60:.1f} minutes to train"
-    return line + "."
+    if "fingerprint" in prov:
+        source = f" at `{prov['data_root']}`" if prov.get("data_root") else ""
+        line += f"; data set `{prov['dataset']}`{source}, content fingerprint `{prov['fingerprint']}`"
+    line += "."
+    if prov["commit"].endswith("+dirty") or prov["commit"] == "unknown":
+        line += (" **Built from a working tree with uncommitted changes** (or outside git): no "
+                 "commit holds the code that produced these numbers.")
+    return line
