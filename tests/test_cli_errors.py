@@ -110,6 +110,7 @@ def test_damaged_stats_json(run_dir, capsys):
     store, run = run_dir
     profile = get_profile("smoke").with_(dataset="synthetic")
     stats = store.data_dir(dataset_id(data.profile_splits(profile))) / "stats.json"
+    stats.parent.mkdir(parents=True)
     stats.write_text("{not json")
     err = fails(capsys, *train_args(store.root))
     assert f"{stats} is damaged" in err and "delete it" in err

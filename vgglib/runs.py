@@ -150,10 +150,8 @@ class RunStore:
         return run if (run / "done.json").exists() else None
 
     def data_dir(self, dataset: str) -> Path:
-        """Where statistics of a data set (mean RGB, colour PCA) are cached."""
-        d = self.root / "data" / re.sub(r"[^A-Za-z0-9_.-]", "_", dataset)
-        d.mkdir(parents=True, exist_ok=True)
-        return d
+        """Where statistics of a data set (mean RGB, colour PCA) are cached (made when written)."""
+        return self.root / "data" / re.sub(r"[^A-Za-z0-9_.-]", "_", dataset)
 
     def stats(self, dataset: str, images: ImageSet) -> Stats:
         """The RGB statistics of a data set's training images, computed once per store."""

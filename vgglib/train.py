@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import torch
 import torch.distributed as dist
@@ -31,8 +29,6 @@ from .dropout import sample_dropout
 from .files import save_tensor, write_json
 from .profiles import Profile
 from .runs import Row, RunSpec, RunStore, Scale, make_spec
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -158,7 +154,9 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
     scale = task.scale(spec)
     train_scale = (profile.scale(scale[0]), profile.scale(scale[1])) if isinstance(scale, tuple) \
         else profile.scale(scale)
-    stats = lead_first(world, lambda: store.stats(dataset_id(splits), splits.train))
+    stats = store.stats(dataset_id(splits), splits.train) if rank == 0 else None
+    barrier(world)
+    stats = stats or store.stats(dataset_id(splits), splits.train)   # the others read rank 0's cache
     norm = Normalise(stats.mean)
     loader = task.loader(Augmenter(s["crop"], train_scale, stats, norm), spec, rank, world, profile.workers)
     device = device_for(rank)
@@ -171,7 +169,9 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
     if state:
         model.load_state_dict(state.pop("model"))
         opt.load_state_dict(state.pop("opt"))
-    lead_first(world, lambda: store.path(spec))
+    if rank == 0:
+        store.path(spec)
+    barrier(world)
     try:
         metrics, done = _fit(spec, run, task, model, opt, loader, norm, profile, rank, world, progress, state)
     except BaseException:
@@ -183,19 +183,23 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         write_json(run / "metrics.json", metrics)
         write_json(run / "done.json", done)
         (run / "checkpoint.pt").unlink(missing_ok=True)
-    if world > 1:
-        dist.barrier()
+    barrier(world)
     return model.cpu()
 
 
-def lead_first(world: int, step: Callable[[], T]) -> T:
-    """Run ``step`` on rank 0, then on the other ranks once it is done: rank 0 writes what
-    the step caches (a run's spec, data statistics), the others read it."""
-    rank = dist.get_rank() if world > 1 else 0
-    out = step() if rank == 0 else None
+def summed(world: int, device: torch.device, loss_sum: float, seen: int) -> tuple[float, int]:
+    """The training loss sum and sample count over all ranks (this rank's in one process)."""
+    if world == 1:
+        return loss_sum, seen
+    total = torch.tensor([loss_sum, seen], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return total[0].item(), int(total[1].item())
+
+
+def barrier(world: int) -> None:
+    """Wait for every rank (a no-op in one process): the others read what rank 0 wrote."""
     if world > 1:
         dist.barrier()
-    return step() if rank != 0 else out
 
 
 def load_checkpoint(path: Path, device: torch.device) -> dict | None:
@@ -221,7 +225,9 @@ def _fit(spec: RunSpec, run: Path, task: Classification, model: arch.VGG, opt: t
     if state:
         sched = PlateauSchedule(**state["sched"])
         epoch, start_step, metrics = state["epoch"], state["step"], state["metrics"]
-        elapsed, loss_sum, seen = state["elapsed"], state["loss_sum"], state["seen"]
+        elapsed = state["elapsed"]
+        if lead:   # the checkpoint holds all ranks' loss so far: count it once
+            loss_sum, seen = state["loss_sum"], state["seen"]
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     amp = torch.autocast(device.type, torch.bfloat16) if s["bf16"] else contextlib.nullcontext()
     q_val = profile.scale(evaluate.q_single(task.scale(spec)))
@@ -231,10 +237,11 @@ def _fit(spec: RunSpec, run: Path, task: Classification, model: arch.VGG, opt: t
         return elapsed + time.perf_counter() - clock
 
     def checkpoint(at_epoch: int, at_step: int) -> None:
+        so_far = summed(world, device, loss_sum, seen)   # every rank takes part; rank 0 saves
         if lead:
             save_checkpoint(run / "checkpoint.pt", model=model.state_dict(), opt=opt.state_dict(),
                             sched=asdict(sched), epoch=at_epoch, step=at_step, metrics=metrics,
-                            elapsed=wall(), loss_sum=loss_sum, seen=seen)
+                            elapsed=wall(), loss_sum=so_far[0], seen=so_far[1])
 
     bar = tqdm(total=spec.max_epochs, initial=epoch, desc=spec.row, unit="epoch",
                disable=not (progress and lead))
@@ -263,10 +270,11 @@ def _fit(spec: RunSpec, run: Path, task: Classification, model: arch.VGG, opt: t
                 checkpoint(epoch, step)
         epoch_time = time.perf_counter() - t0
         val_err = task.val_error(model, norm, q_val, profile) if lead else 0.0
-        if world > 1:
+        if world > 1:   # rank 0's validation error for all
             t = torch.tensor([val_err], device=device)
             dist.broadcast(t, 0)
             val_err = t.item()
+        loss_sum, seen = summed(world, device, loss_sum, seen)
         row = {"epoch": epoch + 1, "lr": sched.lr, "train_loss": loss_sum / max(seen, 1),
                task.metric: val_err, "images_per_s": (loader.steps_per_epoch - start_step)
                * s["batch"] / max(epoch_time, 1e-9), "epoch_s": epoch_time, "wall_s": wall()}
