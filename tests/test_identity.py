@@ -8,6 +8,7 @@ import torch
 
 from vgglib import arch, data, identity
 from vgglib.profiles import get_profile, parse_field
+from vgglib.results import provenance_line
 from vgglib.runs import Row, RunStore, make_spec
 from vgglib.train import dataset_id, train
 
@@ -96,3 +97,9 @@ def test_set_refuses_values_naming_the_field(pair, message):
     with pytest.raises(ValueError, match=message):
         parse_field(field, value)
     assert parse_field("val_size", "0.1") == 0.1 and parse_field("val_size", "100") == 100
+
+
+def test_a_page_built_from_a_dirty_tree_says_so():
+    prov = {"profile": "smoke", "hardware": "cpu", "date": "today", "wall_s": 60}
+    assert "uncommitted" not in provenance_line({**prov, "commit": "abc1234"})
+    assert "uncommitted changes" in provenance_line({**prov, "commit": "abc1234+dirty"})
