@@ -298,14 +298,13 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
 def save_weights(model: VGG, path: str | Path, input_mean: tuple[float, ...] | None = None,
                  classes: list[str] | None = None) -> None:
     """Save weights with safetensors.  One metadata entry holds, as sorted JSON, the builder
-    arguments, the mean RGB the net was trained to subtract, its class names in output order,
+    arguments, the mean RGB the net was trained to subtract, its class names (in output order
+    for a classifier; a localiser's boxes follow the same order),
     and a checksum of the tensors: the file alone can be evaluated, its classes matched by
     name, damage detected, and identical weights give identical bytes."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if classes is not None and len(classes) != spec_of(model)["num_classes"]:
-        raise ValueError(f"{len(classes)} class names for a net with {spec_of(model)['num_classes']} outputs")
     meta = {"build": spec_of(model), "sha256": tensors_sha256(state)}
     if input_mean is not None:
         meta["input_mean"] = list(input_mean)

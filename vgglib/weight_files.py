@@ -75,6 +75,9 @@ def mapped_labels(images, classes: list[str] | None, outputs: int, path: Path) -
             raise ValueError(f"{path} has {outputs} outputs but the images have {len(images.classes)} "
                              f"classes ({', '.join(images.classes[:5])}…); evaluate on images of the same classes")
         return images.labels
+    if len(classes) != outputs:
+        raise ValueError(f"{path} has {outputs} outputs for {len(classes)} classes: it is not a classifier "
+                         f"(a localiser?); evaluate a classification net")
     if sorted(classes) != sorted(images.classes):
         missing, extra = sorted(set(classes) - set(images.classes)), sorted(set(images.classes) - set(classes))
         raise ValueError(f"the classes of {path} ({', '.join(classes)}) differ from the images' "
