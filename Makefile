@@ -5,18 +5,21 @@
 #   make book / make serve       build the book offline / serve it on localhost:8000
 #   make lab                     the notebooks in JupyterLab;  make lock  regenerates requirements.lock
 # Tables: table2 (Tables 1-2), training (§3.1), table3 ... table12. PROFILE=smoke|quick|full selects
-# the scale (quick is the default); DATA=path points at a data set; TRANSFER=path (full only) at the
-# Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
+# the scale (quick is the default); DATA=path points at a data set, DATASET=folder reads it as an
+# image-folder tree (train/<class>/, val/ or test/<class>/), SET="val_size=0.1 batch=64" overrides
+# profile fields; TRANSFER=path (full only) at the Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
 PROFILE ?= quick
 DATA ?=
 TRANSFER ?=
+DATASET ?=
+SET ?=
 PORT ?= 8000
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REPRODUCE := $(PY) -m vgglib reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA)) \
-	$(if $(TRANSFER),--transfer $(TRANSFER))
+	$(if $(DATASET),--dataset $(DATASET)) $(if $(SET),--set $(SET)) $(if $(TRANSFER),--transfer $(TRANSFER))
 
 .PHONY: venv lock data test lint export book serve lab bench bench-e2e bench-accuracy clean reproduce-all \
 	reproduce-table1

@@ -59,19 +59,49 @@ def write_fake_fashion(folder: Path, n_train: int = 30, n_test: int = 10) -> Non
 def test_find_fashion_mnist_order_and_error(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
     monkeypatch.setattr(data, "CACHE_FASHION_MNIST", tmp_path / "cache")
-    monkeypatch.setenv("VGGLIB_DATA", str(tmp_path / "env"))
+    monkeypatch.delenv("VGGLIB_DATA", raising=False)
     with pytest.raises(FileNotFoundError) as err:
-        find_fashion_mnist(tmp_path / "explicit")
+        find_fashion_mnist()
     message = str(err.value)
-    for searched in ("explicit", "env", str(Path("env") / "fashion-mnist"), "debian", "cache"):
+    for searched in ("debian", "cache"):
         assert str(tmp_path / searched) in message
     assert "apt-get install dataset-fashion-mnist" in message and "vgglib.fetch fashion-mnist" in message
     write_fake_fashion(tmp_path / "cache")
     assert find_fashion_mnist() == tmp_path / "cache"
+    write_fake_fashion(tmp_path / "debian")
+    assert find_fashion_mnist() == tmp_path / "debian"                     # Debian's copy before the cache
+    monkeypatch.setenv("VGGLIB_DATA", str(tmp_path / "env"))
     write_fake_fashion(tmp_path / "env" / "fashion-mnist")
     assert find_fashion_mnist() == tmp_path / "env" / "fashion-mnist"
     write_fake_fashion(tmp_path / "explicit")
     assert find_fashion_mnist(tmp_path / "explicit") == tmp_path / "explicit"
+
+
+@pytest.mark.parametrize("where", ["explicit", "env"])
+def test_a_named_data_folder_never_falls_back(tmp_path, monkeypatch, where):
+    """--data / DATA= / data_root / $VGGLIB_DATA at a missing or empty folder is an error naming
+    it, even though Debian's copy (here a fake one) exists."""
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    write_fake_fashion(tmp_path / "debian")
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "missing", tmp_path / "empty"):
+        if where == "env":
+            monkeypatch.setenv("VGGLIB_DATA", str(folder))
+        with pytest.raises(FileNotFoundError, match=f"{folder}, (does not exist|holds no)"):
+            find_fashion_mnist(folder if where == "explicit" else None)
+
+
+def test_fingerprint_follows_the_content(tmp_path):
+    """The run key's data identity: same bytes → same fingerprint; a changed label → a new one."""
+    write_fake_fashion(tmp_path / "a")
+    write_fake_fashion(tmp_path / "b")
+    fa, fb = fashion_mnist(tmp_path / "a", val_size=5), fashion_mnist(tmp_path / "b", val_size=5)
+    assert fa.fingerprint == fb.fingerprint
+    labels = tmp_path / "b" / "train-labels-idx1-ubyte.gz"
+    shifted = (torch.arange(30) % 10 + 1).remainder(10).to(torch.uint8)
+    labels.write_bytes(gzip.compress(idx_bytes(shifted)))
+    assert fashion_mnist(tmp_path / "b", val_size=5).fingerprint != fa.fingerprint
+    assert synthetic(seed=0).fingerprint == synthetic(seed=0).fingerprint != synthetic(seed=1).fingerprint
 
 
 def test_fashion_mnist_limits_on_fake_files(tmp_path):

@@ -299,22 +299,24 @@ def test_evaluate_command_on_torchvision_and_vgglib_weights(tmp_path, capsys):
 
     from vgglib.__main__ import main
     from vgglib.arch import build, save_weights
+    from vgglib.weight_files import load_for_evaluation
 
     torch.manual_seed(0)
-    torch.save(torchvision.models.vgg11().state_dict(), tmp_path / "vgg11.pth")
+    torch.save(torchvision.models.vgg11(num_classes=4).state_dict(), tmp_path / "vgg11.pth")
     assert main(["evaluate", "--weights", str(tmp_path / "vgg11.pth"), "--synthetic", "--q", "224", "256",
                  "--limit", "3", "--batch", "3"]) == 0
     out = capsys.readouterr().out
-    assert "dense evaluation" in out and "Q=224" in out and "multi-scale" in out
+    assert "dense evaluation" in out and "Q=224 (224 px)" in out and "multi-scale" in out
     model = build("A", num_classes=4, width=1 / 16, crop=32, fc_width=16)
     save_weights(model, tmp_path / "a.safetensors", input_mean=(10.0, 20.0, 30.0))
-    net, norm = ev.load_for_evaluation(tmp_path / "a.safetensors")
-    assert norm.mean == (10.0, 20.0, 30.0) and norm.scale == 255.0
-    _, tv_norm = ev.load_for_evaluation(tmp_path / "vgg11.pth")
+    net, norm, classes = load_for_evaluation(tmp_path / "a.safetensors")
+    assert norm.mean == (10.0, 20.0, 30.0) and norm.scale == 255.0 and classes is None
+    _, tv_norm, _ = load_for_evaluation(tmp_path / "vgg11.pth")
     assert tv_norm.scale == 1.0 and tv_norm.std[0] == pytest.approx(0.229)
-    assert main(["evaluate", "--weights", str(tmp_path / "a.safetensors"), "--synthetic", "--q", "32",
+    assert main(["evaluate", "--weights", str(tmp_path / "a.safetensors"), "--synthetic", "--q", "256",
                  "--method", "multi-crop"]) == 0
-    assert "multi-crop evaluation" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "multi-crop evaluation" in out and "Q=256 (37 px)" in out
     save_weights(model, tmp_path / "bare.safetensors")
     with pytest.raises(ValueError, match="stores no input mean"):
-        ev.load_for_evaluation(tmp_path / "bare.safetensors")
+        load_for_evaluation(tmp_path / "bare.safetensors")

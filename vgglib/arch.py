@@ -8,6 +8,7 @@ weights can be copied between configurations by name, as the paper did.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import OrderedDict
@@ -17,6 +18,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .dropout import SampleDropout
 
 #: Table 1, column by column.  ``B-5x5`` is §4.1's shallow net: each 3×3 pair of B as one 5×5.
 CONFIGS: dict[str, tuple[tuple[int | str, ...], ...]] = {
@@ -149,7 +152,7 @@ class VGG(nn.Module):
                 head[layer.name] = nn.Linear(layer.fan_in, layer.out_ch)
                 if layer.name != "fc8":
                     head["relu" + layer.name[2:]] = nn.ReLU(inplace=True)
-                    head["drop" + layer.name[2:]] = nn.Dropout(dropout)
+                    head["drop" + layer.name[2:]] = SampleDropout(dropout, slot=int(layer.name[2:]))
         self.features = nn.Sequential(feats)
         self.classifier = nn.Sequential(head)
 
@@ -172,9 +175,9 @@ class VGG(nn.Module):
             raise ValueError(f"input {tuple(x.shape[-2:])} is smaller than the {self.crop}-pixel crop")
         c = self.classifier
         y = F.conv2d(f, c.fc6.weight.view(c.fc6.out_features, -1, k, k), c.fc6.bias)
-        y = F.dropout(F.relu(y), self.dropout, self.training)
+        y = c.drop6(F.relu(y))
         y = F.conv2d(y, c.fc7.weight[:, :, None, None], c.fc7.bias)
-        y = F.dropout(F.relu(y), self.dropout, self.training)
+        y = c.drop7(F.relu(y))
         if upto == "fc7":
             return y
         if upto != "fc8":
@@ -282,38 +285,78 @@ def spec_of(model: VGG) -> dict:
             "fc_width": model.layers[-2].out_ch, "dropout": model.dropout}
 
 
-def save_weights(model: VGG, path: str | Path, input_mean: tuple[float, ...] | None = None) -> None:
-    """Save weights with safetensors; the builder arguments, and the mean RGB the net was
-    trained to subtract, go in its metadata so the file alone can be evaluated."""
+def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
+    """A checksum of a state dict's names, dtypes, shapes and bytes (stored in weight files)."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}:".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_weights(model: VGG, path: str | Path, input_mean: tuple[float, ...] | None = None,
+                 classes: list[str] | None = None) -> None:
+    """Save weights with safetensors.  One metadata entry holds, as sorted JSON, the builder
+    arguments, the mean RGB the net was trained to subtract, its class names (in output order
+    for a classifier; a localiser's boxes follow the same order),
+    and a checksum of the tensors: the file alone can be evaluated, its classes matched by
+    name, damage detected, and identical weights give identical bytes."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    meta = {"vgglib": json.dumps(spec_of(model))}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"build": spec_of(model), "sha256": tensors_sha256(state)}
     if input_mean is not None:
-        meta["input_mean"] = json.dumps(list(input_mean))
-    save_file(state, str(path), metadata=meta)
+        meta["input_mean"] = list(input_mean)
+    if classes is not None:
+        meta["classes"] = list(classes)
+    save_file(state, str(path), metadata={"vgglib": json.dumps(meta, sort_keys=True)})
+
+
+def _unreadable(path: Path, error: Exception) -> ValueError:
+    return ValueError(f"cannot read weight file {path}: {error}. It is truncated, damaged or not a "
+                      f"safetensors file; re-save or re-download it (a torchvision .pth takes "
+                      f"--format torchvision)")
 
 
 def weights_metadata(path: str | Path) -> dict:
-    """The metadata of a vgglib weight file (builder arguments, input mean)."""
+    """The metadata of a vgglib weight file: ``build`` (builder arguments), ``sha256``, and
+    when saved by training, ``input_mean`` and ``classes``."""
     from safetensors import safe_open
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no weight file at {path}")
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # safetensors raises its own error type for every malformed header
+        raise _unreadable(path, e) from None
     if "vgglib" not in meta:
-        raise ValueError(f"{path} has no vgglib metadata; for torchvision weights use from_torchvision()")
-    return {k: json.loads(v) for k, v in meta.items()}
+        raise ValueError(f"{path} has no vgglib metadata; for torchvision weights use --format torchvision "
+                         f"(from_torchvision())")
+    info = json.loads(meta["vgglib"])
+    if "build" not in info:
+        raise ValueError(f"{path} was saved by an older vgglib, without class names or checksum; "
+                         f"retrain it (its run key has changed) or re-save it with save_weights")
+    return info
 
 
 def load_weights(path: str | Path) -> VGG:
-    """Rebuild a model saved by :func:`save_weights` (no pickle, so no code runs on load)."""
+    """Rebuild a model saved by :func:`save_weights` (no pickle, so no code runs on load),
+    refusing a file whose tensors do not match their stored checksum."""
     from safetensors.torch import load_file
 
-    model = build(**weights_metadata(path)["vgglib"])
-    model.load_state_dict(load_file(str(path)))
+    meta = weights_metadata(path)
+    try:
+        state = load_file(str(path))
+    except Exception as e:
+        raise _unreadable(Path(path), e) from None
+    if tensors_sha256(state) != meta["sha256"]:
+        raise ValueError(f"{path} is damaged: its tensors do not match the checksum stored with them; "
+                         f"re-save or re-download it, or delete its run directory to retrain")
+    model = build(**meta["build"])
+    model.load_state_dict(state)
     return model
 
 

@@ -249,6 +249,13 @@ class BatchLoader:
         lo, hi = self.rank * share, (self.rank + 1) * share
         return idx[lo:hi], slice_geometry(geometry, lo, hi)
 
+    def sample_keys(self, epoch: int, step: int) -> list[int]:
+        """One key per sample of this rank's share of a step, from (seed, epoch, the sample's
+        place in the epoch): the same whichever rank holds it (per-sample dropout masks)."""
+        share = self.batch_size // self.world
+        first = step * self.batch_size + self.rank * share
+        return [derived_seed(self.seed, epoch, first + j) for j in range(share)]
+
     def order(self, epoch: int) -> torch.Tensor:
         """The permutation of the training images in ``epoch``."""
         return torch.randperm(len(self.images), generator=seeded_generator(self.seed, epoch))

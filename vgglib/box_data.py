@@ -163,7 +163,7 @@ def canvas_part(splits: Splits, settings: LocSettings, part: str, seed: int = 0)
 
 def canvas_splits(splits: Splits, settings: LocSettings, seed: int = 0) -> LocSplits:
     """Canvases for training, validation and test, each from its own split's images."""
-    desc = {"kind": "canvases", "source": f"{splits.name}-{len(splits.train)}-{len(splits.val)}",
+    desc = {"kind": "canvases", "source": f"{splits.name}-{len(splits.train)}-{len(splits.val)}-{splits.fingerprint}",
             "seed": seed, **asdict(settings)}
     key = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:8]
     return LocSplits(*(canvas_part(splits, settings, part, seed) for part in PARTS),

@@ -161,6 +161,10 @@ class Localisation(Classification):
         freeze(model, s["tune"])
         return model
 
+    def classes(self) -> list[str]:
+        """The class names of the canvases' items, in the localiser's output order."""
+        return list(self.data.train.images.classes)
+
     def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BoxLoader:
         """The seeded training canvases with their boxes."""
         return BoxLoader(self.data.train, augmenter, spec.settings["batch"], spec.seed, rank, world, workers)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .images import IMAGE_EXTENSIONS, FolderImages, ImageSet, TensorImages
+from .identity import files_fingerprint, listing_fingerprint, tensor_fingerprint
+from .images import IMAGE_EXTENSIONS, FileImages, FolderImages, ImageSet, Subset, TensorImages
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the IDX files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -48,6 +49,26 @@ class Splits:
     test: ImageSet
     name: str
     meta: dict = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the data's content (files or arrays): part of every run key, so changed
+        images or labels never reuse a run.  Loaders record it; otherwise it is computed once."""
+        if "fingerprint" not in self.meta:
+            parts = "".join(images_fingerprint(s) for s in (self.train, self.val, self.test))
+            self.meta["fingerprint"] = hashlib.sha256(parts.encode()).hexdigest()[:16]
+        return self.meta["fingerprint"]
+
+
+def images_fingerprint(images: ImageSet) -> str:
+    """A hash of an image set's content: its tensors, or its files' listing and labels."""
+    if isinstance(images, Subset):
+        return images_fingerprint(images.parent) + tensor_fingerprint(images.indices)[:16]
+    if isinstance(images, TensorImages):
+        return tensor_fingerprint(images.images, images.labels)[:16]
+    if isinstance(images, FileImages):
+        return listing_fingerprint(getattr(images, "root", "/"), images.paths, images.labels.tolist())
+    raise TypeError(f"cannot fingerprint a {type(images).__name__}; give its Splits a meta['fingerprint']")
 
 
 def holdout(n: int, val_size: int | float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,17 +128,25 @@ def _idx_path(folder: Path, name: str) -> Path | None:
 def find_fashion_mnist(root: str | Path | None = None) -> Path:
     """The folder holding Fashion-MNIST's four IDX files (plain or .gz).
 
-    Searched in order: ``root``, ``$VGGLIB_DATA``, ``$VGGLIB_DATA/fashion-mnist``, Debian's
-    ``/usr/share/datasets/fashion-mnist``, the download cache ``~/.cache/vgglib/fashion-mnist``;
-    each also under torchvision's ``FashionMNIST/raw``."""
-    bases = [Path(root)] if root is not None else []
-    if env := os.environ.get("VGGLIB_DATA"):
-        bases += [Path(env), Path(env) / "fashion-mnist"]
-    bases += [DEBIAN_FASHION_MNIST, CACHE_FASHION_MNIST]
-    searched = [p for b in bases for p in (b, b / "FashionMNIST" / "raw")]
+    An explicit ``root`` (``--data``, ``DATA=``, a notebook's ``data_root``) is the only place
+    searched, else ``$VGGLIB_DATA``, else Debian's ``/usr/share/datasets/fashion-mnist`` and the
+    download cache ``~/.cache/vgglib/fashion-mnist``: a path the user names never falls back to
+    another copy.  Each place is also searched as ``<place>/fashion-mnist`` and under
+    torchvision's ``<place>/FashionMNIST/raw``."""
+    env = os.environ.get("VGGLIB_DATA")
+    base, named = ((Path(root), "the data folder given") if root is not None
+                   else (Path(env), "$VGGLIB_DATA") if env else (DEBIAN_FASHION_MNIST, None))
+    bases = [base] if named else [DEBIAN_FASHION_MNIST, CACHE_FASHION_MNIST]
+    searched = [p for b in bases for p in (b, b / "fashion-mnist", b / "FashionMNIST" / "raw")]
     for folder in searched:
         if all(_idx_path(folder, name) for name in FASHION_MNIST_FILES):
             return folder
+    if named:
+        state = "does not exist" if not base.exists() else "holds no Fashion-MNIST IDX files"
+        raise FileNotFoundError(
+            f"{named}, {base}, {state} (looked for {FASHION_MNIST_FILES[0]}[.gz] and the other three "
+            f"there and in fashion-mnist/, FashionMNIST/raw/); fix the path, or choose the data set "
+            f"of an image-folder tree with --dataset folder")
     raise FileNotFoundError(
         "Fashion-MNIST not found: no folder holds all of "
         f"{', '.join(FASHION_MNIST_FILES)} (each optionally .gz). Searched:\n  "
@@ -190,9 +219,8 @@ def fashion_mnist(root: str | Path | None = None, val_size: int | float = 5000,
     ``train_limit`` / ``test_limit`` keep the first N of train (after the split) / of test;
     None or 0 keeps all."""
     folder = find_fashion_mnist(root)
-    parts = {}
-    for name, kind in zip(FASHION_MNIST_FILES, ("xtrain", "ytrain", "xtest", "ytest")):
-        parts[kind] = read_idx(_idx_path(folder, name))
+    files = [_idx_path(folder, name) for name in FASHION_MNIST_FILES]
+    parts = {kind: read_idx(f) for f, kind in zip(files, ("xtrain", "ytrain", "xtest", "ytest"))}
     for split in ("train", "test"):
         x, y = parts["x" + split], parts["y" + split]
         if x.dim() != 3 or x.dtype != torch.uint8 or y.shape != (x.shape[0],):
@@ -204,7 +232,8 @@ def fashion_mnist(root: str | Path | None = None, val_size: int | float = 5000,
     train, test = _limit(train_all.subset(train_idx), train_limit), _limit(test, test_limit)
     return Splits(train, train_all.subset(val_idx), test, "fashion-mnist",
                   {"root": str(folder), "seed": seed, "val_size": len(val_idx),
-                   "train_limit": train_limit, "test_limit": test_limit, "size": 28})
+                   "train_limit": train_limit, "test_limit": test_limit, "size": 28,
+                   "fingerprint": files_fingerprint(files)})
 
 
 # --------------------------------------------------------------------------- image folders
@@ -228,10 +257,12 @@ def _folder_splits(root: str | Path, name: str, test_dirs: tuple[str, ...],
     train_all = FolderImages(root / "train")
     test = FolderImages(test_dir, classes=train_all.classes)
     train_idx, val_idx = holdout(len(train_all), val_size, seed)
+    fingerprint = hashlib.sha256((images_fingerprint(train_all) + images_fingerprint(test)).encode())
     return Splits(_limit(train_all.subset(train_idx), train_limit), train_all.subset(val_idx),
                   _limit(test, test_limit), name,
                   {"root": str(root), "test_dir": str(test_dir), "seed": seed,
-                   "val_size": len(val_idx), "train_limit": train_limit, "test_limit": test_limit})
+                   "val_size": len(val_idx), "train_limit": train_limit, "test_limit": test_limit,
+                   "fingerprint": fingerprint.hexdigest()[:16]})
 
 
 def imagenet(root: str | Path, val_size: int | float = 10000, seed: int = 0,
@@ -303,7 +334,11 @@ def profile_splits(profile, root: str | Path | None = None) -> Splits:
     """The splits a profile (``vgglib.profiles.Profile``) names: its ``dataset``, ``val_size``
     and ``train_limit`` / ``test_limit`` (0 = all); ``synthetic`` takes its sizes from them."""
     if profile.dataset == "synthetic":
-        return synthetic(n_train=profile.train_limit or 256, n_val=profile.val_size,
-                         n_test=profile.test_limit or 64)
+        if root is not None:
+            raise ValueError(f"data set 'synthetic' is generated, it reads no folder (got {root}); "
+                             f"for a folder of images use --dataset folder")
+        n_train = profile.train_limit or 256
+        n_val = round(profile.val_size * n_train) if isinstance(profile.val_size, float) else profile.val_size
+        return synthetic(n_train=n_train, n_val=n_val, n_test=profile.test_limit or 64)
     return load_dataset(profile.dataset, root, val_size=profile.val_size,
                         train_limit=profile.train_limit, test_limit=profile.test_limit)

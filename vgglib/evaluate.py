@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -362,42 +361,3 @@ def evaluate(model: nn.Module, images, normalise: Normalise, method: str, qs: Se
                        multicrop_posteriors(model, images, q, normalise, grid=grid, **kw))
 
     return multi_scale([at(q) for q in qs])
-
-
-# --------------------------------------------------------------------------- weight files
-
-def load_for_evaluation(path: str | Path, fmt: str | None = None) -> tuple[nn.Module, Normalise]:
-    """A net and *its own* input normalisation from a weight file.
-
-    ``vgglib`` (.safetensors): the mean RGB stored with the weights, subtracted on 0–255
-    pixels as the paper does.  ``torchvision`` (.pth state dict of vgg11/13/16/19): its
-    ImageNet mean/std on 0–1 pixels, which those weights were trained with."""
-    from .arch import from_torchvision, load_weights, weights_metadata
-    from .augment import TORCHVISION_NORMALISE
-
-    path = Path(path)
-    fmt = fmt or ("vgglib" if path.suffix == ".safetensors" else "torchvision")
-    if fmt == "vgglib":
-        meta = weights_metadata(path)
-        if "input_mean" not in meta:
-            raise ValueError(f"{path} stores no input mean; it was not saved by vgglib's training loop")
-        return load_weights(path), Normalise(tuple(meta["input_mean"]))
-    if fmt == "torchvision":
-        if not path.is_file():
-            raise FileNotFoundError(f"no weight file at {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        return from_torchvision(state), TORCHVISION_NORMALISE
-    raise ValueError(f"unknown weight format {fmt!r}; valid: vgglib, torchvision")
-
-
-def evaluate_weights(path: str | Path, images, method: str, qs: Sequence[int], fmt: str | None = None,
-                     batch_size: int = 16, progress: bool = True) -> dict:
-    """Top-1/top-5 error of a weight file at each Q and averaged over all Q (the paper's
-    multi-scale protocol when ``qs`` has three scales)."""
-    model, norm = load_for_evaluation(path, fmt)
-    per_q = {q: evaluate(model, images, norm, method, [q], batch_size=batch_size, progress=progress)
-             for q in qs}
-    out = {f"Q={q}": errors(p, images.labels) for q, p in per_q.items()}
-    if len(qs) > 1:
-        out["multi-scale"] = errors(multi_scale(list(per_q.values())), images.labels)
-    return out

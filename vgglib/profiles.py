@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class Profile:
     max_epochs_finetune: int
     init: str
     init_std: float
-    val_size: int
+    val_size: int | float
     train_limit: int
     test_limit: int
     bf16: bool
@@ -99,6 +100,52 @@ def section(profile: str, name: str) -> dict:
         raise ValueError(f"profile {profile!r} has no [{profile}.{name}] settings in {PROFILE_FILE}; "
                          f"profiles that have them: {', '.join(having)}")
     return values
+
+
+#: What a typed value may be, per field (checked for ``--set``): a test and the fix it names.
+RANGES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "crop": (lambda v: v >= 32 and v % 32 == 0, "a multiple of 32, at least 32"),
+    "width": (lambda v: v > 0, "> 0"), "fc_width": (lambda v: v >= 1, ">= 1"),
+    "batch": (lambda v: v >= 1, ">= 1"), "lr": (lambda v: v > 0, "> 0"),
+    "lr_finetune": (lambda v: v > 0, "> 0"), "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"), "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "decays": (lambda v: v >= 0, ">= 0"), "patience": (lambda v: v >= 1, ">= 1"),
+    "max_epochs": (lambda v: v >= 1, ">= 1"), "max_epochs_finetune": (lambda v: v >= 1, ">= 1"),
+    "init": (lambda v: v in ("normal", "glorot"), "normal or glorot"),
+    "init_std": (lambda v: v > 0, "> 0"),
+    "val_size": (lambda v: v >= 0 if isinstance(v, int) else 0 < v < 1,
+                 "a count >= 0 or a fraction in (0, 1)"),
+    "train_limit": (lambda v: v >= 0, ">= 0 (0 = all)"), "test_limit": (lambda v: v >= 0, ">= 0 (0 = all)"),
+    "workers": (lambda v: v >= 0, ">= 0"), "eval_batch": (lambda v: v >= 1, ">= 1"),
+    "ckpt_every_steps": (lambda v: v >= 1, ">= 1"),
+    "dataset": (lambda v: v in ("fashion-mnist", "imagenet", "folder", "synthetic"),
+                "fashion-mnist, imagenet, folder or synthetic"),
+}
+BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def parse_field(field: str, text: str) -> object:
+    """A profile field's value typed from text (``--set FIELD=VALUE``) and range-checked, or
+    an error naming the field, the value and what it accepts."""
+    base = profiles()["smoke"].as_dict()
+    if field not in base or field == "name":
+        raise ValueError(f"--set {field}={text}: no profile field {field!r}; valid: "
+                         f"{', '.join(sorted(set(base) - {'name'}))}")
+    kind = type(base[field])
+    try:
+        if kind is bool:
+            value = BOOLEANS[text.strip().lower()]
+        elif field == "val_size" and any(c in text for c in ".eE"):
+            value = float(text)
+        else:
+            value = kind(text)
+    except (KeyError, ValueError):
+        accepted = {bool: "true/false, yes/no, on/off or 1/0", int: "an integer",
+                    float: "a number"}.get(kind, "text")
+        raise ValueError(f"--set {field}={text}: {field} takes {accepted}") from None
+    if field in RANGES and not RANGES[field][0](value):
+        raise ValueError(f"--set {field}={text}: {field} must be {RANGES[field][1]}")
+    return value
 
 
 def get_profile(name: str) -> Profile:

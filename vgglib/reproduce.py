@@ -27,15 +27,18 @@ def table(name: str) -> Table:
 
 def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = None,
               results_root: str | Path | None = None, runs: str | Path | None = None, seed: int = 0,
-              transfer_root: str | Path | None = None, progress: bool = True) -> dict:
+              transfer_root: str | Path | None = None, progress: bool = True,
+              overrides: dict | None = None) -> dict:
     """Compute one table's record (and any missing record it needs), write it with the CSV
-    exports, and return it."""
-    entry, p = table(name), get_profile(profile)
+    exports, and return it.  ``overrides`` changes profile fields (``--set``, ``--dataset``):
+    e.g. ``dataset="folder"`` with ``data_root`` runs the table on any image-folder tree;
+    the record's provenance names the data set and its fingerprint."""
+    entry, p = table(name), get_profile(profile).with_(**(overrides or {}))
     out = results_dir(profile, results_root)
     needs = {}
     for need in entry.needs:
         if need not in ResultSet(out):
-            reproduce(need, profile, data_root, results_root, runs, seed, transfer_root, progress)
+            reproduce(need, profile, data_root, results_root, runs, seed, transfer_root, progress, overrides)
         needs[need] = ResultSet(out)[need]
     started = time.time()
     if entry.study:

@@ -121,4 +121,11 @@ def provenance_line(prov: dict, uses: dict[str, dict] | None = None) -> str:
                  f"{prov.get('nets_train_s', 0) / 60:.1f} minutes to train")
     if prov.get("loc_nets_train_s"):
         line += f"; its localisation nets took {prov['loc_nets_train_s'] / 60:.1f} minutes to fine-tune"
-    return line + "."
+    if "fingerprint" in prov:
+        source = f" at `{prov['data_root']}`" if prov.get("data_root") else ""
+        line += f"; data set `{prov['dataset']}`{source}, content fingerprint `{prov['fingerprint']}`"
+    line += "."
+    if prov["commit"].endswith("+dirty") or prov["commit"] == "unknown":
+        line += (" **Built from a working tree with uncommitted changes** (or outside git): no "
+                 "commit holds the code that produced these numbers.")
+    return line

@@ -6,11 +6,13 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+import shutil
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .arch import INIT_FROM_A, check_config
 from .files import write_json
+from .identity import training_code_version
 from .images import ImageSet
 from .profiles import Profile
 from .stats import Stats, cached_stats
@@ -68,7 +70,11 @@ class Row:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that determines a trained net's weights; its hash names its directory."""
+    """Everything that determines a trained net's weights; its hash names its directory.
+
+    ``dataset`` names the data by content (:func:`vgglib.train.dataset_id`) and ``code`` is
+    the version of the training code (:func:`vgglib.identity.training_code_version`), so new
+    data or edited training code never reuse an old run."""
 
     row: str
     profile: str
@@ -79,6 +85,7 @@ class RunSpec:
     copy: tuple[str, ...] | str
     lr: float
     max_epochs: int
+    code: str = field(default_factory=training_code_version)
 
     @property
     def key(self) -> str:
@@ -116,12 +123,13 @@ class RunStore:
         self.root = Path(root or os.environ.get("VGGLIB_RUNS", "runs")).resolve()
 
     def path(self, spec: RunSpec) -> Path:
-        """The run's directory (created), with its spec written or checked."""
+        """The run's directory (created), with its spec written or checked.  Under ``torchrun``
+        only rank 0 calls this; the other ranks wait for it at a barrier."""
         run = self.root / spec.dirname
         run.mkdir(parents=True, exist_ok=True)
         spec_file = run / "spec.json"
         if spec_file.exists():
-            stored = json.loads(spec_file.read_text())
+            stored = read_json(spec_file, "remove that run directory to train the run again")
             if stored.get("key") != spec.key:
                 raise RuntimeError(f"{spec_file} holds a different spec (key {stored.get('key')} "
                                    f"≠ {spec.key}); remove that directory or use another run store")
@@ -129,16 +137,21 @@ class RunStore:
             write_json(spec_file, spec.to_json())
         return run
 
+    @staticmethod
+    def discard_unstarted(run: Path) -> None:
+        """Remove a run directory that holds nothing but its spec (a command that failed before
+        its first checkpoint), so no half-made run is left behind."""
+        if run.is_dir() and {p.name for p in run.iterdir()} <= {"spec.json"}:
+            shutil.rmtree(run)
+
     def find(self, spec: RunSpec) -> Path | None:
         """The directory of a completed run of exactly this spec, else None."""
         run = self.root / spec.dirname
         return run if (run / "done.json").exists() else None
 
     def data_dir(self, dataset: str) -> Path:
-        """Where statistics of a data set (mean RGB, colour PCA) are cached."""
-        d = self.root / "data" / re.sub(r"[^A-Za-z0-9_.-]", "_", dataset)
-        d.mkdir(parents=True, exist_ok=True)
-        return d
+        """Where statistics of a data set (mean RGB, colour PCA) are cached (made when written)."""
+        return self.root / "data" / re.sub(r"[^A-Za-z0-9_.-]", "_", dataset)
 
     def stats(self, dataset: str, images: ImageSet) -> Stats:
         """The RGB statistics of a data set's training images, computed once per store."""
@@ -147,9 +160,17 @@ class RunStore:
     @staticmethod
     def done(run: Path) -> dict:
         """A completed run's record: epochs, wall time, best validation error, what stopped it."""
-        return json.loads((run / "done.json").read_text())
+        return read_json(run / "done.json", "remove that run directory to train the run again")
 
     @staticmethod
     def key(run: Path) -> str:
         """A run's key, as its ``spec.json`` records it (children name their parent by it)."""
-        return json.loads((run / "spec.json").read_text())["key"]
+        return read_json(run / "spec.json", "remove that run directory to train the run again")["key"]
+
+
+def read_json(path: Path, fix: str) -> dict:
+    """A JSON record of the store, or an error naming the damaged file and ``fix``."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is damaged ({e}); {fix}") from None

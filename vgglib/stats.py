@@ -68,7 +68,11 @@ def cached_stats(images: ImageSet, cache_file: str | Path, max_images: int = 100
     """``compute_stats`` once, saved as JSON in ``cache_file``; later calls read the file."""
     cache_file = Path(cache_file)
     if cache_file.is_file():
-        return Stats.from_json(cache_file.read_text())
+        try:
+            return Stats.from_json(cache_file.read_text())
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{cache_file} is damaged ({type(e).__name__}: {e}); delete it and it "
+                             f"is recomputed from the training images") from None
     stats = compute_stats(images, max_images, seed)
     atomic_write(cache_file, lambda tmp: tmp.write_text(stats.to_json()))
     return stats

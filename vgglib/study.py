@@ -16,6 +16,7 @@ from .arch import VGG
 from .augment import Normalise
 from .data import Splits
 from .files import save_tensor
+from .identity import evaluation_code_version
 from .profiles import Profile
 from .results import provenance
 from .runs import Row, RunStore
@@ -50,10 +51,12 @@ class Study:
         return self._models[key]
 
     def posteriors(self, row: str, method: str, q: int, seed: int | None = None) -> torch.Tensor:
-        """Test-set posteriors of one net, one method, one paper-unit scale Q (cached on disk)."""
+        """Test-set posteriors of one net, one method, one paper-unit scale Q (cached on disk,
+        keyed also by the test set's size and the evaluation code's version)."""
         _, run = self.net(row, seed)
         q_px = self.profile.scale(q)
-        cache = run / "posteriors" / f"test-{method}-q{q_px}.pt"
+        version = evaluation_code_version()
+        cache = run / "posteriors" / f"test{len(self.splits.test)}-{method}-q{q_px}-{version}.pt"
         if cache.exists():
             return torch.load(cache, weights_only=True)
         model = self._models[(row, self.seed if seed is None else seed)][0]
@@ -88,6 +91,7 @@ class Study:
         """Provenance for a results file: the data set, the seed, and the training time of the
         nets used (recorded when each was trained, so a rerun on a warm store still shows it)."""
         return provenance(self.profile.name, started, dataset=dataset_id(self.splits),
+                          data_root=self.splits.meta.get("root"), fingerprint=self.splits.fingerprint,
                           test_images=len(self.splits.test), seed=self.seed, **self.training(), **extra)
 
     def training(self, runs: dict[str, Path] | None = None) -> dict:

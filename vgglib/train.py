@@ -3,6 +3,11 @@
 One loop for every scale: SGD with momentum and weight decay on the multinomial logistic
 loss, the learning rate divided by 10 when validation accuracy stops improving (three times,
 then stop), checkpoints written atomically, and DistributedDataParallel under ``torchrun``.
+
+Under ``torchrun`` the ranks split each global batch; every sample's augmentation and
+dropout mask are functions of (seed, epoch, the sample's place in the epoch), and DDP
+averages the ranks' mean gradients, so N ranks compute the global batch of one process:
+the same weights up to the order of floating-point sums.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from tqdm import tqdm
 from . import arch, evaluate
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
 from .data import Splits
+from .dropout import sample_dropout
 from .files import save_tensor, write_json
 from .profiles import Profile
 from .runs import Row, RunSpec, RunStore, Scale, make_spec
@@ -123,6 +129,10 @@ class Classification:
         """The seeded training batches: (inputs, labels)."""
         return BatchLoader(self.splits.train, augmenter, spec.settings["batch"], spec.seed, rank, world, workers)
 
+    def classes(self) -> list[str]:
+        """The class names in the net's output order (stored in its weight file)."""
+        return list(self.splits.train.classes)
+
     def loss(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Multinomial logistic regression (soft-max cross-entropy)."""
         return F.cross_entropy(output, labels)
@@ -136,53 +146,108 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
           parent: arch.VGG | None = None, progress: bool = True,
           task: Classification | None = None) -> arch.VGG:
     """Train (or resume, or reuse) the run of ``spec``; returns the trained model.  ``task``
-    defaults to :class:`Classification` of ``splits`` from ``parent``."""
+    defaults to :class:`Classification` of ``splits`` from ``parent``.
+
+    Under ``torchrun`` only rank 0 writes the run store; the others wait for it at barriers.
+    The run directory is made only once everything before the first step has worked, and a
+    run that fails before its first checkpoint is removed: no half-made run is left behind."""
     task = task or Classification(splits, parent)
     rank, world = distributed()
-    run = store.path(spec)
+    run = store.root / spec.dirname
     if (run / "done.json").exists():
         return arch.load_weights(run / "model.safetensors")
     s = spec.settings
-    device = device_for(rank)
     scale = task.scale(spec)
     train_scale = (profile.scale(scale[0]), profile.scale(scale[1])) if isinstance(scale, tuple) \
         else profile.scale(scale)
-    stats = store.stats(dataset_id(splits), splits.train)
+    stats = store.stats(dataset_id(splits), splits.train) if rank == 0 else None
+    barrier(world)
+    stats = stats or store.stats(dataset_id(splits), splits.train)   # the others read rank 0's cache
     norm = Normalise(stats.mean)
     loader = task.loader(Augmenter(s["crop"], train_scale, stats, norm), spec, rank, world, profile.workers)
-
-    model = task.build(spec)
-    model.to(device)
+    device = device_for(rank)
+    model = task.build(spec).to(device)
     if s["channels_last"]:
         model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(task.parameters(model), lr=spec.lr, momentum=s["momentum"],
                           weight_decay=s["weight_decay"])
+    state = load_checkpoint(run / "checkpoint.pt", device)
+    if state:
+        model.load_state_dict(state.pop("model"))
+        opt.load_state_dict(state.pop("opt"))
+    if rank == 0:
+        store.path(spec)
+    barrier(world)
+    try:
+        metrics, done = _fit(spec, run, task, model, opt, loader, norm, profile, rank, world, progress, state)
+    except BaseException:
+        if rank == 0:
+            store.discard_unstarted(run)
+        raise
+    if rank == 0:  # done.json last: it marks the run complete
+        arch.save_weights(model.cpu(), run / "model.safetensors", stats.mean, task.classes())
+        write_json(run / "metrics.json", metrics)
+        write_json(run / "done.json", done)
+        (run / "checkpoint.pt").unlink(missing_ok=True)
+    barrier(world)
+    return model.cpu()
+
+
+def summed(world: int, device: torch.device, loss_sum: float, seen: int) -> tuple[float, int]:
+    """The training loss sum and sample count over all ranks (this rank's in one process)."""
+    if world == 1:
+        return loss_sum, seen
+    total = torch.tensor([loss_sum, seen], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return total[0].item(), int(total[1].item())
+
+
+def barrier(world: int) -> None:
+    """Wait for every rank (a no-op in one process): the others read what rank 0 wrote."""
+    if world > 1:
+        dist.barrier()
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict | None:
+    """A run's checkpoint (None when there is none), or an error naming a damaged one."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:
+        raise ValueError(f"checkpoint {path} is damaged ({type(e).__name__}: {str(e).splitlines()[0]}); "
+                         f"delete it to restart that run from its first epoch") from None
+
+
+def _fit(spec: RunSpec, run: Path, task: Classification, model: arch.VGG, opt: torch.optim.Optimizer,
+         loader: BatchLoader, norm: Normalise, profile: Profile, rank: int, world: int, progress: bool,
+         state: dict | None) -> tuple[list[dict], dict]:
+    """The epochs of a run from where its checkpoint left it: SGD steps (dropout masks keyed by
+    each sample's place in the epoch), validation, the plateau schedule and checkpoints.
+    Returns the per-epoch metrics and the run's completion record."""
+    s, lead, device = spec.settings, rank == 0, next(model.parameters()).device
     sched = PlateauSchedule(spec.lr, s["decays"], s["patience"])
-    epoch, start_step, metrics, elapsed = 0, 0, [], 0.0
-    loss_sum, seen = 0.0, 0
-    ckpt = run / "checkpoint.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
+    epoch, start_step, metrics, elapsed, loss_sum, seen = 0, 0, [], 0.0, 0.0, 0
+    if state:
         sched = PlateauSchedule(**state["sched"])
         epoch, start_step, metrics = state["epoch"], state["step"], state["metrics"]
-        elapsed, loss_sum, seen = state["elapsed"], state["loss_sum"], state["seen"]
+        elapsed = state["elapsed"]
+        if lead:   # the checkpoint holds all ranks' loss so far: count it once
+            loss_sum, seen = state["loss_sum"], state["seen"]
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    lead = rank == 0
     amp = torch.autocast(device.type, torch.bfloat16) if s["bf16"] else contextlib.nullcontext()
-    q_val = profile.scale(evaluate.q_single(scale))
-
+    q_val = profile.scale(evaluate.q_single(task.scale(spec)))
     clock = time.perf_counter()
 
     def wall() -> float:
         return elapsed + time.perf_counter() - clock
 
     def checkpoint(at_epoch: int, at_step: int) -> None:
+        so_far = summed(world, device, loss_sum, seen)   # every rank takes part; rank 0 saves
         if lead:
-            save_checkpoint(ckpt, model=model.state_dict(), opt=opt.state_dict(), sched=asdict(sched),
-                            epoch=at_epoch, step=at_step, metrics=metrics, elapsed=wall(),
-                            loss_sum=loss_sum, seen=seen)
+            save_checkpoint(run / "checkpoint.pt", model=model.state_dict(), opt=opt.state_dict(),
+                            sched=asdict(sched), epoch=at_epoch, step=at_step, metrics=metrics,
+                            elapsed=wall(), loss_sum=so_far[0], seen=so_far[1])
 
     bar = tqdm(total=spec.max_epochs, initial=epoch, desc=spec.row, unit="epoch",
                disable=not (progress and lead))
@@ -199,8 +264,8 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
             targets = [t.to(device, non_blocking=True) for t in targets]
             if s["channels_last"]:
                 x = x.contiguous(memory_format=torch.channels_last)
-            torch.manual_seed(derived_seed(spec.seed, epoch, step, rank))
-            with amp:
+            torch.manual_seed(derived_seed(spec.seed, epoch, step))
+            with amp, sample_dropout(model, loader.sample_keys(epoch, step)):
                 loss = task.loss(net(x), *targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -211,10 +276,11 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
                 checkpoint(epoch, step)
         epoch_time = time.perf_counter() - t0
         val_err = task.val_error(model, norm, q_val, profile) if lead else 0.0
-        if world > 1:
+        if world > 1:   # rank 0's validation error for all
             t = torch.tensor([val_err], device=device)
             dist.broadcast(t, 0)
             val_err = t.item()
+        loss_sum, seen = summed(world, device, loss_sum, seen)
         row = {"epoch": epoch + 1, "lr": sched.lr, "train_loss": loss_sum / max(seen, 1),
                task.metric: val_err, "images_per_s": (loader.steps_per_epoch - start_step)
                * s["batch"] / max(epoch_time, 1e-9), "epoch_s": epoch_time, "wall_s": wall()}
@@ -228,16 +294,8 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
                       f"{task.metric} {val_err:5.2f}%  lr {row['lr']:.0e}  "
                       f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
     bar.close()
-    if lead:
-        arch.save_weights(model.cpu(), run / "model.safetensors", stats.mean)
-        write_json(run / "metrics.json", metrics)
-        write_json(run / "done.json", {"epochs": epoch, "wall_s": wall(),
-                                       f"best_{task.metric}": 100.0 - sched.best, "decays": sched.decays,
-                                       "stopped_by": "schedule" if sched.stopped else "epoch cap"})
-        ckpt.unlink(missing_ok=True)
-    if world > 1:
-        dist.barrier()
-    return model.cpu()
+    return metrics, {"epochs": epoch, "wall_s": wall(), f"best_{task.metric}": 100.0 - sched.best,
+                     "decays": sched.decays, "stopped_by": "schedule" if sched.stopped else "epoch cap"}
 
 
 def validate(model: arch.VGG, splits: Splits, norm: Normalise, q: int, profile: Profile) -> float:
@@ -262,5 +320,6 @@ def ensure(row: Row | str, profile: Profile, store: RunStore, splits: Splits, se
 
 
 def dataset_id(splits: Splits) -> str:
-    """The identity of a data set's splits, part of every run key."""
-    return f"{splits.name}-{len(splits.train)}-{len(splits.val)}"
+    """The identity of a data set's splits, part of every run key: its name, split sizes and
+    a fingerprint of its content (:attr:`vgglib.data.Splits.fingerprint`)."""
+    return f"{splits.name}-{len(splits.train)}-{len(splits.val)}-{splits.fingerprint[:12]}"

@@ -1,0 +1,103 @@
+"""Nothing stale: run keys follow the data's content and the training code; cached posteriors
+follow the evaluation code; weight files carry classes and a checksum, byte-identical when
+their tensors are; a failed run leaves no directory behind."""
+import shutil
+
+import pytest
+import torch
+
+from vgglib import arch, data, identity
+from vgglib.profiles import get_profile, parse_field
+from vgglib.results import provenance_line
+from vgglib.runs import Row, RunStore, make_spec
+from vgglib.train import dataset_id, train
+
+PROFILE = get_profile("smoke").with_(dataset="synthetic", width=1 / 16, fc_width=16, batch=16, max_epochs=1,
+                                     val_size=32, train_limit=64, test_limit=32)
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """A copy of vgglib's sources that the code version is computed from."""
+    copy = tmp_path / "vgglib"
+    shutil.copytree(identity.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "parts"))
+    monkeypatch.setattr(identity, "PACKAGE", copy)
+    return copy
+
+
+def test_editing_the_augmentation_code_makes_a_new_run(package_copy):
+    key = make_spec(Row("A", 256), PROFILE, "d", 0, None).key
+    augment = package_copy / "augment.py"
+    augment.write_text(augment.read_text() + "\n# a comment changes no weights\n")
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key
+    source = augment.read_text().replace('"""Paper', '"""Edited docstring: the paper', 1)
+    augment.write_text(source)
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key
+    augment.write_text(source.replace("def rescale(", "def rescale_images(").replace("rescale(", "rescale_images("))
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key != key
+
+
+def test_posterior_caches_follow_the_evaluation_code(package_copy):
+    before = identity.evaluation_code_version()
+    evaluate = package_copy / "evaluate.py"
+    evaluate.write_text(evaluate.read_text() + "\nEXTRA = 1\n")
+    assert identity.evaluation_code_version() != before
+
+
+def test_changed_data_never_reuses_a_run():
+    a = data.synthetic(n_train=64, seed=0)
+    b = data.synthetic(n_train=64, seed=0)
+    assert dataset_id(a) == dataset_id(b)
+    b.train.images[0, 0, 0, 0] ^= 1
+    b.meta.pop("fingerprint", None)
+    changed = data.Splits(b.train, b.val, b.test, b.name)
+    assert dataset_id(changed) != dataset_id(a)
+    assert make_spec(Row("A", 256), PROFILE, dataset_id(changed), 0, None).key != \
+        make_spec(Row("A", 256), PROFILE, dataset_id(a), 0, None).key
+
+
+def test_weight_files_are_byte_identical_and_checked(tmp_path):
+    torch.manual_seed(0)
+    model = arch.build("A", num_classes=3, width=1 / 16, crop=32, fc_width=16)
+    arch.save_weights(model, tmp_path / "a.safetensors", (1.0, 2.0, 3.0), ["x", "y", "z"])
+    arch.save_weights(model, tmp_path / "b.safetensors", (1.0, 2.0, 3.0), ["x", "y", "z"])
+    raw = (tmp_path / "a.safetensors").read_bytes()
+    assert raw == (tmp_path / "b.safetensors").read_bytes()
+    assert arch.weights_metadata(tmp_path / "a.safetensors")["classes"] == ["x", "y", "z"]
+    flipped = bytearray(raw)
+    flipped[-5] ^= 0xFF                       # a byte inside the last tensor
+    (tmp_path / "c.safetensors").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="c.safetensors is damaged.*checksum"):
+        arch.load_weights(tmp_path / "c.safetensors")
+
+
+def test_a_failed_run_leaves_no_directory(tmp_path):
+    splits = data.profile_splits(PROFILE)
+    spec = make_spec(Row("A", 256), PROFILE.with_(batch=1000), dataset_id(splits), 0, None)
+    with pytest.raises(ValueError, match="cannot fill one batch"):
+        train(spec, RunStore(tmp_path), splits, PROFILE, progress=False)
+    assert not (tmp_path / spec.dirname).exists()
+
+
+@pytest.mark.parametrize("text, value", [("true", True), ("on", True), ("YES", True), ("1", True),
+                                         ("off", False), ("no", False), ("0", False), ("False", False)])
+def test_set_booleans(text, value):
+    assert parse_field("bf16", text) is value
+
+
+@pytest.mark.parametrize("pair, message", [
+    ("bf16=maybe", "bf16 takes true/false"), ("batch=abc", "batch takes an integer"),
+    ("max_epochs=-1", "max_epochs must be >= 1"), ("lr=0", "lr must be > 0"),
+    ("val_size=1.5", "val_size must be a count"), ("dropout=1", r"dropout must be in \[0, 1\)"),
+    ("colour=1", "no profile field 'colour'")])
+def test_set_refuses_values_naming_the_field(pair, message):
+    field, _, value = pair.partition("=")
+    with pytest.raises(ValueError, match=message):
+        parse_field(field, value)
+    assert parse_field("val_size", "0.1") == 0.1 and parse_field("val_size", "100") == 100
+
+
+def test_a_page_built_from_a_dirty_tree_says_so():
+    prov = {"profile": "smoke", "hardware": "cpu", "date": "today", "wall_s": 60}
+    assert "uncommitted" not in provenance_line({**prov, "commit": "abc1234"})
+    assert "uncommitted changes" in provenance_line({**prov, "commit": "abc1234+dirty"})
