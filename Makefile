@@ -50,7 +50,7 @@ lock:
 # installed from Debian (as root) or downloaded with checksums (vgglib/fetch.py). The full
 # profile reads DATA=/path/to/ILSVRC2012 instead, so it fetches nothing.
 data: $(STAMP)
-	$(if $(filter full,$(PROFILE)),@echo "PROFILE=full reads DATA=$(DATA): nothing to fetch",\
+	$(if $(filter full,$(PROFILE))$(DATASET),@echo "reading DATA=$(DATA) as it is: nothing to fetch",\
 	$(PY) -m vgglib.fetch fashion-mnist $(if $(DATA),--root $(DATA)))
 
 # The tests run at the smoke profile (so they need Fashion-MNIST whatever PROFILE says), and
