@@ -40,27 +40,29 @@ def step_rate(config: str, crop: int, batch: int, steps: int, repeats: int, bf16
 
 
 def step_row(config: str, label: str, crop: int, batch: int, steps: int, repeats: int, bf16: bool,
-             channels_last: bool, peak: float, **kw) -> dict:
-    """One row: images/s, achieved GFLOP/s and its fraction of ``peak`` (GFLOP/s)."""
+             channels_last: bool, peaks: dict[str, float], **kw) -> dict:
+    """One row: images/s, achieved GFLOP/s and its fraction of the peak (GFLOP/s) of the dtype
+    the step runs in."""
+    dtype = "bf16" if bf16 else "fp32"
     ips = step_rate(config, crop, batch, steps, repeats, bf16, channels_last, **kw)
     gflops = ips * train_flops(config, crop, **{k: v for k, v in kw.items() if k != "num_classes"}) / 1e9
-    return {"config": config, "size": label, "batch": batch, "images_per_s": round(ips, 1),
-            "gflop_per_s": round(gflops, 1), "fraction_of_peak": round(gflops / peak, 3)}
+    return {"config": config, "size": label, "dtype": dtype, "batch": batch, "images_per_s": round(ips, 1),
+            "gflop_per_s": round(gflops, 1), "fraction_of_peak": round(gflops / peaks[dtype], 3)}
 
 
 def step_table(p: Profile, configs: tuple[str, ...], steps: int, repeats: int, full_batch: int,
-               full_steps: int, peak_bf16: float) -> dict:
-    """Item 2's table: each configuration at the profile's size, then D at 224 (full width,
-    ``full_batch`` images, ``full_steps`` steps once), against the measured bf16 peak."""
+               full_steps: int, peaks: dict[str, float]) -> dict:
+    """Item 2's table: each configuration at the profile's size, then D at 224 in bf16 (full
+    width, ``full_batch`` images, ``full_steps`` steps once), against the measured peaks."""
     rows = [step_row(c, f"{p.name}: {p.crop} px, width {p.width}", p.crop, p.batch, steps, repeats,
-                     p.bf16, p.channels_last, peak_bf16, width=p.width, fc_width=p.fc_width)
+                     p.bf16, p.channels_last, peaks, width=p.width, fc_width=p.fc_width)
             for c in configs]
     if full_batch:
         rows.append(step_row("D", "paper's: 224 px, full width", 224, full_batch, full_steps, 1, True, True,
-                             peak_bf16, num_classes=1000))
+                             peaks, num_classes=1000))
     units = {"batch": "images", "images_per_s": "images/s", "gflop_per_s": "GFLOP/s",
-             "fraction_of_peak": "× bf16 peak"}
-    return table("Training step against the measured bf16 matmul peak", units, rows)
+             "fraction_of_peak": "× peak of its dtype"}
+    return table("Training step against the measured matmul peak", units, rows)
 
 
 def lrn_cost(p: Profile, batch: int, repeats: int) -> list[dict]:
