@@ -28,7 +28,7 @@ def test_throughput_bench_writes_both_reports(tmp_path):
     assert "| A |" in (tmp_path / "throughput.md").read_text()
 
 
-SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory")
+SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
 
 
 @pytest.fixture(scope="module")

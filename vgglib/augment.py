@@ -138,12 +138,12 @@ class Augmenter:
             x = self._crop_batch(images, geometry)
         else:
             x = self._crop_list(images, geometry)
-        if self.flip:
-            x = torch.where(geometry["flip"].view(-1, 1, 1, 1), x.flip(-1), x)
+        if self.flip:   # the draws live on the CPU; the images may be on a GPU (vgglib.fastdata)
+            x = torch.where(geometry["flip"].view(-1, 1, 1, 1).to(x.device), x.flip(-1), x)
         if self.colour_std:
             coef = geometry["alpha"] * (self.colour_std / PAPER_COLOUR_STD) * self.sqrt_eigval
             shift = (self.eigvec.unsqueeze(0) * coef.unsqueeze(1)).sum(-1)
-            x = x + shift.view(-1, 3, 1, 1)
+            x = x + shift.view(-1, 3, 1, 1).to(x.device)
         return self.normalise(x)
 
     def _crop_list(self, images: list[torch.Tensor], geometry: dict) -> torch.Tensor:

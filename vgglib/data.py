@@ -240,10 +240,10 @@ def fashion_mnist(root: str | Path | None = None, val_size: int | float = 5000,
 
 def _folder_splits(root: str | Path, name: str, test_dirs: tuple[str, ...],
                    val_size: int | float, seed: int, train_limit: int | None,
-                   test_limit: int | None) -> Splits:
+                   test_limit: int | None, train_dir: str = "train") -> Splits:
     root = Path(root)
     layout = f"{root}/train/<class>/<image> and {root}/{'|'.join(test_dirs)}/<class>/<image>"
-    if not (root / "train").is_dir():
+    if not (root / train_dir).is_dir():
         found = sorted(p.name for p in root.iterdir()) if root.is_dir() else "nothing (no such folder)"
         raise FileNotFoundError(f"{name}: no {root}/train; found {found}; expected {layout}")
     test_dir = next((root / d for d in test_dirs if (root / d).is_dir()), None)
@@ -254,7 +254,7 @@ def _folder_splits(root: str | Path, name: str, test_dirs: tuple[str, ...],
     if loose:
         raise ValueError(f"{name}: {test_dir} holds {len(loose)} images directly (e.g. {loose[0]}); "
                          f"expected them sorted into class folders: {layout}")
-    train_all = FolderImages(root / "train")
+    train_all = FolderImages(root / train_dir)
     test = FolderImages(test_dir, classes=train_all.classes)
     train_idx, val_idx = holdout(len(train_all), val_size, seed)
     fingerprint = hashlib.sha256((images_fingerprint(train_all) + images_fingerprint(test)).encode())
@@ -266,11 +266,11 @@ def _folder_splits(root: str | Path, name: str, test_dirs: tuple[str, ...],
 
 
 def imagenet(root: str | Path, val_size: int | float = 10000, seed: int = 0,
-             train_limit: int | None = None, test_limit: int | None = None) -> Splits:
+             train_limit: int | None = None, test_limit: int | None = None, train_dir: str = "train") -> Splits:
     """ILSVRC-2012: ``root/train/<wnid>/*.JPEG`` → train + held-out val; ``root/val/<wnid>/`` → test.
 
     Limits as in ``fashion_mnist``."""
-    splits = _folder_splits(root, "imagenet", ("val",), val_size, seed, train_limit, test_limit)
+    splits = _folder_splits(root, "imagenet", ("val",), val_size, seed, train_limit, test_limit, train_dir)
     odd = [c for c in splits.train.classes if not re.fullmatch(r"n\d{8}", c)]
     if odd:
         raise ValueError(f"imagenet: class folders {odd[:5]} in {root}/train are not WordNet ids "
@@ -279,11 +279,11 @@ def imagenet(root: str | Path, val_size: int | float = 10000, seed: int = 0,
 
 
 def image_folder(root: str | Path, val_size: int | float = 0.1, seed: int = 0,
-                 train_limit: int | None = None, test_limit: int | None = None) -> Splits:
+                 train_limit: int | None = None, test_limit: int | None = None, train_dir: str = "train") -> Splits:
     """Any ``root/train/<class>/`` + ``root/val/<class>/`` (or ``root/test/``) tree, e.g. Imagenette.
 
     ``val_size`` images (or that fraction) of train are held out; val (or test) → test."""
-    return _folder_splits(root, "folder", ("val", "test"), val_size, seed, train_limit, test_limit)
+    return _folder_splits(root, "folder", ("val", "test"), val_size, seed, train_limit, test_limit, train_dir)
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -340,5 +340,6 @@ def profile_splits(profile, root: str | Path | None = None) -> Splits:
         n_train = profile.train_limit or 256
         n_val = round(profile.val_size * n_train) if isinstance(profile.val_size, float) else profile.val_size
         return synthetic(n_train=n_train, n_val=n_val, n_test=profile.test_limit or 64)
+    folders = {"train_dir": profile.train_folder} if profile.dataset in ("imagenet", "folder") else {}
     return load_dataset(profile.dataset, root, val_size=profile.val_size,
-                        train_limit=profile.train_limit, test_limit=profile.test_limit)
+                        train_limit=profile.train_limit, test_limit=profile.test_limit, **folders)

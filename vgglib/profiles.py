@@ -38,6 +38,8 @@ class Profile:
     workers: int
     eval_batch: int
     ckpt_every_steps: int
+    train_folder: str
+    decode: str
 
     def scale(self, paper_value: int) -> int:
         """A paper-unit scale (S or Q at crop 224) in this profile's pixels."""

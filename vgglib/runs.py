@@ -17,8 +17,9 @@ from .images import ImageSet
 from .profiles import Profile
 from .stats import Stats, cached_stats
 
-#: Profile fields that change how fast a run goes or how often it saves, never its weights.
-NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "dataset", "val_size",
+#: Profile fields that change how fast a run goes or how often it saves, never its weights (the
+#: pre-resized folder and device decoding change pixels by resampling and decoder rounding only).
+NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "train_folder", "decode", "dataset", "val_size",
               "train_limit", "test_limit")
 #: Paper §3.1, as data: a row's parent and the layers it takes from it ("all" = every layer).
 #: A and A-LRN start from random init; B–E from A's first four convs and three FCs.  The

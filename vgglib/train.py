@@ -22,7 +22,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import arch, evaluate
+from . import arch, evaluate, fastdata
 from .augment import Augmenter, BatchLoader, Normalise, derived_seed
 from .data import Splits
 from .dropout import sample_dropout
@@ -256,7 +256,8 @@ def _fit(spec: RunSpec, run: Path, task: Classification, model: arch.VGG, opt: t
             g["lr"] = sched.lr
         net.train()
         t0, step = time.perf_counter(), start_step
-        steps = tqdm(loader.epoch(epoch, start_step), total=loader.steps_per_epoch, initial=start_step,
+        batches = fastdata.epoch_batches(loader, epoch, device, start_step, profile.decode)
+        steps = tqdm(batches, total=loader.steps_per_epoch, initial=start_step,
                      leave=False, desc=f"epoch {epoch + 1}", mininterval=2,
                      disable=not (progress and lead))
         for x, *targets in steps:

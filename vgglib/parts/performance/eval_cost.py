@@ -1,14 +1,19 @@
 """Item 4 of the report: what the paper's two test protocols cost per image with net D, dense
 multi-scale (three Q, flips) against 150-crop multi-crop (5×5 grid, flips, three Q), at the
-profile's size and at the paper's 224-pixel size, through vgglib.evaluate."""
+profile's size and at the paper's 224-pixel size, through vgglib.evaluate.  Beside them (issue
+14, item 3): the naive window-by-window loop at the paper's relative stride (crop/7 pixels,
+32 at a 224 crop), which dense evaluation computes at once, and the one-window dense pass
+vgglib ran before dense evaluation sampled the paper's stride at every profile (the baseline
+of issue 14's goal: dense at most 2× its cost at quick)."""
 from __future__ import annotations
 
+import math
 import time
 
 import torch
 
 from ... import arch, evaluate
-from ...augment import Normalise, rescaled_size
+from ...augment import Normalise, rescale, rescaled_size
 from ...images import ImageSet, TensorImages
 from ...profiles import Profile
 from .data_pipeline import PHOTO_HW, photo
@@ -33,16 +38,63 @@ def multicrop_macs(config: str, qs: list[int], **kw) -> int:
     return len(qs) * GRID * GRID * FLIPS * arch.multiply_adds(config, kw["crop"], **kw)
 
 
+def window_offsets(size: int, crop: int) -> list[int]:
+    """Corners of the windows along one side at the paper's relative stride, crop/7 pixels:
+    the positions of a 224-pixel net's class-score map (output stride 32), at any crop."""
+    stride = crop / 7
+    return [round(i * stride) for i in range(math.floor((size - crop) / stride + 1e-9) + 1)]
+
+
+def n_windows(hw: tuple[int, int], q: int, crop: int) -> int:
+    """Windows of one image rescaled to smallest side ``q``, at the paper's relative stride."""
+    h, w = rescaled_size(*hw, q)
+    return len(window_offsets(h, crop)) * len(window_offsets(w, crop))
+
+
+def naive_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
+                     autocast: bool) -> torch.Tensor:
+    """Dense evaluation written as a loop: every crop×crop window at crop/7-pixel steps run
+    through the net, class scores averaged, soft-maxed, flip-averaged (one image at a time)."""
+    out, c = [], model.crop
+    with evaluate.eval_mode(model), evaluate.bf16_autocast(torch.device("cpu"), autocast):
+        for _, image in evaluate.batches(images, 1):
+            x = norm(rescale(image, q))
+            ys, xs = window_offsets(x.shape[-2], c), window_offsets(x.shape[-1], c)
+            windows = torch.cat([x[..., y:y + c, x0:x0 + c] for y in ys for x0 in xs])
+            windows = torch.cat([windows, windows.flip(-1)])
+            scores = torch.cat([model(windows[j:j + batch]).float() for j in range(0, len(windows), batch)])
+            half = len(windows) // 2
+            out.append((scores[:half].mean(0).softmax(0) + scores[half:].mean(0).softmax(0)) / 2)
+    return torch.stack(out)
+
+
+def one_window_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
+                          autocast: bool) -> torch.Tensor:
+    """Dense evaluation as vgglib ran it before issue 12: the net on the centred 32·⌊side/32⌋
+    pixels only (one window at a 32-pixel crop for every Q < 64), score map averaged, flips."""
+    out = []
+    with evaluate.eval_mode(model), evaluate.bf16_autocast(torch.device("cpu"), autocast):
+        for _, b in evaluate.batches(images, batch):
+            x = evaluate.pooled_window(norm(rescale(b, q)))
+            out.append(sum(model.score_map(v).float().mean(dim=(2, 3)).softmax(1) for v in (x, x.flip(-1))) / 2)
+    return torch.cat(out)
+
+
 def measure(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int], repeats: int, batch: int,
             autocast: bool, subset_grid: int | None) -> dict:
     """Median ms/image of dense and of multi-crop evaluation over ``images``.  With ``subset_grid``
     multi-crop is timed on a ``subset_grid``² grid without flips at each Q and its per-crop cost
     extrapolated to the 150 crops."""
-    dense, multi = [], []
+    dense, multi, one, naive = [], [], [], []
     crops_timed = len(qs) * (subset_grid ** 2 if subset_grid else GRID * GRID * FLIPS)
+    hw = tuple(images.load([0])[0][0].shape[-2:])
+    windows = FLIPS * sum(n_windows(hw, q, model.crop) for q in qs)
     for _ in range(repeats):
         dense.append(seconds(lambda: evaluate.evaluate(model, images, norm, "dense", qs, batch_size=batch,
                                                       autocast=autocast)))
+        one.append(seconds(lambda: [one_window_posteriors(model, images, q, norm, batch, autocast) for q in qs]))
+        if not subset_grid:
+            naive.append(seconds(lambda: [naive_posteriors(model, images, q, norm, batch, autocast) for q in qs]))
         if subset_grid:
             t = seconds(lambda: [evaluate.multicrop_posteriors(model, images, q, norm, grid=subset_grid,
                                                                flip=False, batch_size=batch, autocast=autocast)
@@ -52,9 +104,11 @@ def measure(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int], r
                                                   batch_size=batch, autocast=autocast))
         multi.append(t * len(qs) * GRID * GRID * FLIPS / crops_timed)
     n = len(images)
-    d, m = 1000 * median(dense) / n, 1000 * median(multi) / n
-    return {"dense_ms": round(d, 2), "multicrop_ms": round(m, 2), "ratio": round(m / d, 2),
-            "crops_timed_per_image": crops_timed, "extrapolated": bool(subset_grid)}
+    d, m, o = (1000 * median(v) / n for v in (dense, multi, one))
+    w = 1000 * median(naive) / n if naive else m / (len(qs) * GRID * GRID * FLIPS) * windows
+    return {"dense_ms": round(d, 2), "one_window_ms": round(o, 2), "dense_over_one_window": round(d / o, 2),
+            "naive_windows_ms": round(w, 2), "windows_per_image": windows, "multicrop_ms": round(m, 2),
+            "ratio": round(m / d, 2), "crops_timed_per_image": crops_timed, "extrapolated": bool(subset_grid)}
 
 
 def section_4(p: Profile, val: ImageSet, full: Profile, profile_images: int, full_images: int,
@@ -86,6 +140,8 @@ def section_4(p: Profile, val: ImageSet, full: Profile, profile_images: int, ful
                  "macs_ratio": round(multicrop_macs("D", qs_full, **full_kw)
                                      / dense_macs("D", PHOTO_HW, qs_full, **full_kw), 2)})
     units = {"images": "images", "dense_ms": "ms/image", "multicrop_ms": "ms/image", "ratio": "× dense",
+             "one_window_ms": "ms/image", "dense_over_one_window": "× one window", "naive_windows_ms": "ms/image",
+             "windows_per_image": "windows",
              "crops_timed_per_image": "crops", "macs_ratio": "× dense"}
     notes = [f"Dense: vgglib.evaluate.evaluate(method='dense') at the three Q with flips (the net applied "
              f"convolutionally to the whole image, its score map averaged). Multi-crop: {GRID}×{GRID} crops × "
@@ -95,6 +151,11 @@ def section_4(p: Profile, val: ImageSet, full: Profile, profile_images: int, ful
              f"At 224 the multi-crop figure is extrapolated: {full_subset_grid}×{full_subset_grid} crops without "
              f"flips were timed at each Q and the per-crop time multiplied by {3 * GRID * GRID * FLIPS} "
              f"(150 × full D on 2 cores would take minutes per image).",
+             "One window: dense as vgglib ran it before issue 12 (the centred 32·⌊side/32⌋ pixels: one "
+             "window at a 32-pixel crop for every Q below 64); dense over one window is issue 14's goal (≤ 2 at "
+             "quick). Naive windows: every crop×crop window at crop/7-pixel steps (the paper's relative stride) "
+             "through the net, with flips, one image at a time; at 224 extrapolated from multi-crop's per-crop "
+             "time.",
              "macs ratio: the same ratio from multiply-adds (vgglib.arch.multiply_adds), the cost in "
              "arithmetic alone; the paper notes multi-crop's cost is what makes dense evaluation the default."]
     return section(4, "Evaluation cost per image: dense multi-scale against 150-crop multi-crop",

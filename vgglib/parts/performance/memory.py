@@ -38,12 +38,12 @@ def peak_rss_mib() -> float:
 
 def rss_child(profile: str, steps: int) -> dict:
     """Peak RSS (MiB) after setting up a training run of D at ``profile`` and after ``steps`` steps."""
-    from throughput import step_fn
-
     from vgglib.augment import Augmenter, BatchLoader
     from vgglib.data import profile_splits
     from vgglib.profiles import get_profile
     from vgglib.stats import compute_stats
+
+    from .throughput import step_fn
 
     p = get_profile(profile)
     splits = profile_splits(p)
@@ -63,7 +63,7 @@ def rss_child(profile: str, steps: int) -> dict:
 
 def peak_rss(profile: str, steps: int) -> dict:
     """``rss_child`` run in a fresh Python process."""
-    out = subprocess.run([sys.executable, __file__, "--rss-child", profile, str(steps)], check=True,
+    out = subprocess.run([sys.executable, "-m", __spec__.name, "--rss-child", profile, str(steps)], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

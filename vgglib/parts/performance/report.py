@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 #: The report's sections, in order, by their key in bench.json.
-SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory")
+SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
 
 
 def header(report: dict) -> str:

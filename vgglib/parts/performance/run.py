@@ -6,6 +6,7 @@
   4. evaluation cost per image, dense multi-scale against 150-crop multi-crop
   5. the data pipeline alone, per core, Fashion-MNIST and ImageNet-sized JPEGs
   6. memory: peak RSS of a short run, D's activations at 224, the batch that fits a GPU
+  7. the machine's limit: matmul peaks, Table 4's compute floor and wall/floor, steps as fractions of peak
 
 Writes out/bench/bench.json (every figure with its unit) and bench.md, and copies bench.json
 to results/<profile>/bench.json, the snapshot the book's performance page reads.
@@ -31,7 +32,7 @@ from ...data import profile_splits
 from ...profiles import get_profile
 from ...results import REPO, RESULTS, git_commit, hardware
 from ...stats import compute_stats
-from . import data_pipeline, eval_cost, fast_paths, memory, throughput
+from . import data_pipeline, eval_cost, fast_paths, limits, memory, throughput
 from .report import SECTIONS, markdown
 
 
@@ -59,6 +60,13 @@ class Sizes:
     pipeline_repeats: int = 3
     rss_steps: int = 20
     memory_batches: tuple[int, int] = (1, 2)
+    limit_configs: tuple[str, ...] = ("A", "A-LRN", "B", "C", "D", "E")
+    limit_steps: int = 8
+    limit_repeats: int = 3
+    limit_full_batch: int = 8
+    limit_full_steps: int = 2
+    peak_side: int = 4096
+    lrn_repeats: int = 5
 
 
 REAL = Sizes()
@@ -66,7 +74,8 @@ TINY = Sizes(throughput_configs=("A",), throughput_steps=1, throughput_repeats=1
              tv_batch=1, tv_repeats=1, fast_steps=1, fast_repeats=1, accuracy_images=64, eval_profile_images=2,
              eval_full_images=1, eval_profile_repeats=1, eval_full_repeats=1, eval_full_qs=(224,),
              eval_full_subset_grid=1, pipeline_fmnist_batches=2, pipeline_jpegs=4, pipeline_repeats=1,
-             rss_steps=2)
+             rss_steps=2, limit_configs=("A-LRN",), limit_steps=1, limit_repeats=1, limit_full_batch=0,
+             peak_side=256, lrn_repeats=1)
 #: GPU training speeds (images/s of net D) whose data-pipeline cores item 5 works out.
 GPU_SPEEDS = (1000, 2500, 5000)
 
@@ -92,12 +101,18 @@ def run(profile: str, sizes: Sizes, tiny: bool, accuracy: bool, compile_cap_s: f
         "pipeline": lambda: data_pipeline.section_5(p, splits.train, stats, full, s.pipeline_fmnist_batches,
                                                s.pipeline_jpegs, s.pipeline_repeats, gpu_speeds(sections)),
         "memory": lambda: memory.section_6(p.name, s.rss_steps, s.memory_batches, full.batch),
+        "limits": lambda: limits.section_7(p, s.limit_configs, s.limit_steps, s.limit_repeats, s.limit_full_batch,
+                                           s.limit_full_steps, s.peak_side, s.lrn_repeats),
     }
     for key in SECTIONS:
         if key in only:
             sections[key] = jobs[key]()
             log(f"[bench] {sections[key]['title']}: {sections[key]['elapsed_s']} s")
-    return {"schema": 1, "profile": p.name, "tiny": tiny, "hardware": hardware(), "torch": torch.__version__,
+    t4 = sections["limits"]["table4"] if "limits" in sections else {}
+    return {"schema": 1, "profile": p.name,
+            "table4_floor_s": t4.get("floor_s"), "table4_wall_over_floor": t4.get("wall_over_floor"),
+            "table4_wall_over_floor_reason": t4.get("reason", "the limits section was not run"),
+            "tiny": tiny, "hardware": hardware(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "threads": torch.get_num_threads(), "commit": git_commit(),
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "wall_s": round(time.perf_counter() - started, 1), "sections": sections}

@@ -1,0 +1,76 @@
+"""The compute floor counts a table's work from its declaration and the run store, and the
+end-to-end driver puts wall time, floor and breakdown into one report."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vgglib.parts.classification.run import TABLE4_ROWS
+from vgglib.parts.performance import e2e, floor
+from vgglib.profiles import get_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_table4_trains_its_rows_their_chains_and_the_noise_seeds():
+    nets = floor.table_nets("table4")
+    assert {r for r, s in nets if s == 0} >= set(TABLE4_ROWS) | {"A/256", "D/384"}
+    assert ("A/256", 1) in nets and nets[("A/256", 1)] == {"dense": {256}}
+    assert nets[("D/256", 0)]["dense"] == {224, 256, 288}
+
+
+def fake_run(runs: Path, row: str, seed: int, epochs: int, posteriors: dict[str, float], done_at: float) -> None:
+    run = runs / f"{row.replace('/', '_')}-smoke-{seed}"
+    (run / "posteriors").mkdir(parents=True)
+    (run / "spec.json").write_text(json.dumps({"row": row, "profile": "smoke", "seed": seed}))
+    (run / "done.json").write_text(json.dumps({"epochs": epochs, "wall_s": 10.0}))
+    (run / "metrics.json").write_text(json.dumps([{"epoch_s": 4.0}] * epochs))
+    os.utime(run / "done.json", (done_at, done_at))
+    for name, at in posteriors.items():
+        (run / "posteriors" / name).write_bytes(b"")
+        os.utime(run / "posteriors" / name, (at, at))
+
+
+def test_floor_reads_epochs_from_the_store_and_divides_by_the_peak(tmp_path):
+    p = get_profile("smoke")
+    capped = {w.net: w for w in floor.table_work("table3", p) if w.part == "train"}
+    assert capped["A/256 seed 0"].what.endswith("(profile cap)")
+    fake_run(tmp_path, "A/256", 0, 1, {}, 1000.0)
+    stored = {w.net: w for w in floor.table_work("table3", p, tmp_path) if w.part == "train"}
+    assert stored["A/256 seed 0"].what == "1 epochs (run store)"
+    assert stored["A/256 seed 0"].flops == pytest.approx(capped["A/256 seed 0"].flops / p.max_epochs)
+    work = floor.table_work("table3", p, tmp_path)
+    slow = floor.floor_summary(work, {"fp32": 10.0, "bf16": 20.0})
+    fast = floor.floor_summary(work, {"fp32": 20.0, "bf16": 40.0})
+    assert slow["floor_s"] == pytest.approx(2 * fast["floor_s"], rel=0.01)
+    assert set(slow["by_part_s"]) == {"train", "validation", "test"}
+
+
+def test_store_times_and_breakdown_add_up_to_the_wall_time(tmp_path):
+    fake_run(tmp_path, "A/256", 0, 2, {"test-dense-q32.pt": 1003.0, "test-dense-q37.pt": 1005.0}, 1000.0)
+    fake_run(tmp_path, "B/256", 0, 1, {"test-multi-crop-q37.pt": 1020.0}, 1012.0)
+    nets, evals = e2e.store_times(tmp_path)
+    assert {n["net"]: n["train_s"] for n in nets} == {"A/256 seed 0": 8.0, "B/256 seed 0": 4.0}
+    assert [(e["method"], e["q_px"], e["seconds"]) for e in evals] == [
+        ("dense", 32, 3.0), ("dense", 37, 2.0), ("multi-crop", 37, 8.0)]
+    work = floor.table_work("table3", get_profile("smoke"), tmp_path)
+    summary = floor.floor_summary(work, {"fp32": 1e3, "bf16": 1e3})
+    rows = e2e.breakdown({"reproduce": 60.0, "book": 5.0}, nets, evals, summary)
+    assert sum(r["wall_s"] for r in rows) == pytest.approx(65.0)
+    assert rows[-1] == {"component": "book", "wall_s": 5.0, "floor_s": 0.0}
+
+
+@pytest.mark.slow
+def test_e2e_driver_writes_wall_floor_and_ratio(tmp_path):
+    out = tmp_path / "e2e.json"
+    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.e2e", "--profile", "smoke", "--table", "table3",
+                    "--runs", str(tmp_path / "runs"), "--stage", "reproduce=true", "--stage", "book=true",
+                    "--out", str(out)], check=True, cwd=ROOT, capture_output=True)
+    report = json.loads(out.read_text())
+    assert report["floor_s"] > 0 and report["peaks_gflop_s"]["bf16"] > 0
+    assert report["wall_over_floor"] == pytest.approx(report["wall_s"] / report["floor_s"], rel=0.05, abs=0.01)
+    assert [r["component"] for r in report["breakdown"]][-1] == "book"
+    assert not (tmp_path / "runs").exists()
