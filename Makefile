@@ -106,19 +106,14 @@ bench: $(STAMP)
 bench-accuracy: $(STAMP)
 	$(PY) -m vgglib.parts.performance.accuracy --profile $(PROFILE) --out out/bench
 
-# End-to-end wall time of reproduce-table4 from an empty run store, into out/bench/e2e.json.
-# It trains every net Table 4 needs, rewrites results/$(PROFILE)/table4.json and rebuilds the book.
+# End-to-end: Table 4 reproduced from an empty run store, timed stage by stage beside its compute
+# floor with the matmul peaks measured in the same run (out/bench/e2e.json; make bench then reports
+# table4_wall_over_floor from it). It rewrites results/$(PROFILE)/table4.json and rebuilds the book.
 E2E_RUNS := out/bench/e2e-runs
-bench-e2e: $(STAMP)
-	rm -rf $(E2E_RUNS) && mkdir -p $(E2E_RUNS)
-	@start=$$(date +%s); \
-	VGGLIB_RUNS=$(abspath $(E2E_RUNS)) $(MAKE) --no-print-directory reproduce-table4 && \
-	$(PY) -c 'import json, sys; from vgglib.results import git_commit, hardware; \
-	json.dump({"target": "reproduce-table4", "profile": "$(PROFILE)", "empty_run_store": True, \
-	"wall_s": int(sys.argv[1]), "hardware": hardware(), "commit": git_commit()}, \
-	open("out/bench/e2e.json", "w"), indent=1)' $$(( $$(date +%s) - start ))
-	rm -rf $(E2E_RUNS)
-	@cat out/bench/e2e.json
+bench-e2e: data
+	$(PY) -m vgglib.parts.performance.e2e --profile $(PROFILE) --table table4 --runs $(E2E_RUNS) \
+	  --stage reproduce="$(REPRODUCE) table4" --stage book="$(MAKE) --no-print-directory book" \
+	  --out out/bench/e2e.json
 
 clean:
 	rm -rf book/_build book/_nb
