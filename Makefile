@@ -112,7 +112,7 @@ bench-accuracy: $(STAMP)
 E2E_RUNS := out/bench/e2e-runs
 bench-e2e: data
 	$(PY) -m vgglib.parts.performance.e2e --profile $(PROFILE) --table table4 --runs $(E2E_RUNS) \
-	  --stage reproduce="$(REPRODUCE) table4" --stage book="$(MAKE) --no-print-directory book" \
+	  --stage reproduce="$(REPRODUCE) table4" --stage book="$(PY) -m vgglib.book --profile $(PROFILE)" \
 	  --out out/bench/e2e.json
 
 clean:
