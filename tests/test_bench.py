@@ -103,3 +103,15 @@ def test_accuracy_check_trains_fp32_beside_the_profile_run(tmp_path):
     assert len(report["rows"]) == 2 and "fp32 eager" in report["rows"]
     assert all(0 <= r["top1"] <= 100 and r["epochs"] >= 1 for r in report["rows"].values())
     assert len(list((tmp_path / "runs").glob("D_256-smoke-*"))) == 2     # the profile's run and the fp32 one
+
+
+def test_performance_figures_plot_the_reports_rows(tiny_report):
+    from vgglib.parts.performance import figures
+    from vgglib.parts.performance import report as summary
+
+    report, _ = tiny_report
+    ax = figures.throughput(report).axes[0]
+    bars = summary.throughput_bars(report)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(bars["net"] + ": " + bars["path"])
+    assert [p.get_width() for p in ax.patches] == list(bars["images_per_s"])
+    assert figures.breakdown(None).axes[0].texts[0].get_text().startswith("no end-to-end run")

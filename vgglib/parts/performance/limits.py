@@ -17,12 +17,17 @@ from .timing import section, table
 E2E_REPORT = REPO / "out" / "bench" / "e2e.json"
 
 
+def load_e2e(path: Path = E2E_REPORT) -> dict | None:
+    """The latest end-to-end report, or None when ``make bench-e2e`` has not run here."""
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def e2e_ratio(profile: str, path: Path = E2E_REPORT) -> tuple[float | None, str]:
     """The latest end-to-end run's wall time over its floor (both from that run), or None and why."""
-    if not path.is_file():
+    e2e = load_e2e(path)
+    if e2e is None:
         return None, f"no end-to-end run: {path.relative_to(REPO) if path.is_relative_to(REPO) else path} " \
                      f"does not exist (make bench-e2e writes it)"
-    e2e = json.loads(path.read_text())
     if e2e.get("wall_over_floor") is None:
         return None, "the end-to-end report predates the floor (no peak measured in its run): rerun make bench-e2e"
     if e2e.get("profile") != profile or e2e.get("table", "table4") != "table4":

@@ -92,3 +92,18 @@ def throughput_bars(report: dict) -> pd.DataFrame:
         rows += [{"item": 3, "net": f"D ({profile})", "path": r["path"], "images_per_s": r["images_per_s"]}
                  for r in sections["fast_paths"]["tables"][0]["rows"] if r["images_per_s"] is not None]
     return pd.DataFrame(rows, columns=["item", "net", "path", "images_per_s"])
+
+
+def section_outputs(report: dict, keys: tuple[str, ...], decimals: int = 2) -> list:
+    """What the page shows for some sections of a report: each one's notes (Markdown), then its
+    tables in the book's table style."""
+    from IPython.display import HTML, Markdown
+
+    from ..show import html
+
+    tables, out = frames(report), []
+    for key in keys:
+        if key in tables:
+            out.append(Markdown(section_notes(report, key)))
+            out += [HTML(html(df, decimals=decimals, caption=caption)) for caption, df in tables[key]]
+    return out
