@@ -8,11 +8,15 @@ from vgglib.images import TensorImages
 from vgglib.parts.performance import eval_cost
 
 
-def test_windows_step_by_crop_over_7_like_a_224_net_score_map():
-    assert eval_cost.window_offsets(256, 224) == [0, 32]
-    assert eval_cost.window_offsets(341, 224) == [0, 32, 64, 96]
-    assert eval_cost.window_offsets(55, 32) == [0, 5, 9, 14, 18, 23]
+def test_window_counts_follow_dense_evaluation():
     assert eval_cost.n_windows((28, 28), 32, 32) == 1
+    assert eval_cost.n_windows((28, 28), 55, 32) == 36                      # 6 × 6, as at the paper's Q = 384
+    assert eval_cost.n_windows((375, 500), 384, 224) == 6 * 10
+
+
+def test_one_window_baseline_keeps_the_centred_pooled_part():
+    x = torch.arange(2 * 37 * 35, dtype=torch.float32).view(1, 2, 37, 35)
+    assert torch.equal(eval_cost.centred_pooled(x), x[..., 2:34, 1:33])
 
 
 def test_naive_loop_and_one_window_agree_with_centre_evaluation_at_q_equal_crop():

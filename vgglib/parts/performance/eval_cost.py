@@ -7,7 +7,6 @@ vgglib ran before dense evaluation sampled the paper's stride at every profile (
 of issue 14's goal: dense at most 2× its cost at quick)."""
 from __future__ import annotations
 
-import math
 import time
 
 import torch
@@ -38,17 +37,10 @@ def multicrop_macs(config: str, qs: list[int], **kw) -> int:
     return len(qs) * GRID * GRID * FLIPS * arch.multiply_adds(config, kw["crop"], **kw)
 
 
-def window_offsets(size: int, crop: int) -> list[int]:
-    """Corners of the windows along one side at the paper's relative stride, crop/7 pixels:
-    the positions of a 224-pixel net's class-score map (output stride 32), at any crop."""
-    stride = crop / 7
-    return [round(i * stride) for i in range(math.floor((size - crop) / stride + 1e-9) + 1)]
-
-
 def n_windows(hw: tuple[int, int], q: int, crop: int) -> int:
     """Windows of one image rescaled to smallest side ``q``, at the paper's relative stride."""
     h, w = rescaled_size(*hw, q)
-    return len(window_offsets(h, crop)) * len(window_offsets(w, crop))
+    return len(evaluate.window_offsets(h, crop)) * len(evaluate.window_offsets(w, crop))
 
 
 def naive_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
@@ -59,7 +51,7 @@ def naive_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise,
     with evaluate.eval_mode(model), evaluate.bf16_autocast(torch.device("cpu"), autocast):
         for _, image in evaluate.batches(images, 1):
             x = norm(rescale(image, q))
-            ys, xs = window_offsets(x.shape[-2], c), window_offsets(x.shape[-1], c)
+            ys, xs = evaluate.window_offsets(x.shape[-2], c), evaluate.window_offsets(x.shape[-1], c)
             windows = torch.cat([x[..., y:y + c, x0:x0 + c] for y in ys for x0 in xs])
             windows = torch.cat([windows, windows.flip(-1)])
             scores = torch.cat([model(windows[j:j + batch]).float() for j in range(0, len(windows), batch)])
@@ -68,14 +60,22 @@ def naive_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise,
     return torch.stack(out)
 
 
+def centred_pooled(x: torch.Tensor, stride: int = evaluate.NATIVE_STRIDE) -> torch.Tensor:
+    """The centred 32·⌊side/32⌋ pixels of a batch: all that the one-window pass saw."""
+    h, w = x.shape[-2:]
+    top, left = (h % stride) // 2, (w % stride) // 2
+    return x[..., top:top + h - h % stride, left:left + w - w % stride]
+
+
 def one_window_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
                           autocast: bool) -> torch.Tensor:
-    """Dense evaluation as vgglib ran it before issue 12: the net on the centred 32·⌊side/32⌋
-    pixels only (one window at a 32-pixel crop for every Q < 64), score map averaged, flips."""
+    """Dense evaluation as vgglib ran it before issue 12, the benchmark's baseline: the net on
+    the centred 32·⌊side/32⌋ pixels only (one window at a 32-pixel crop for every Q < 64),
+    score map averaged, flips."""
     out = []
     with evaluate.eval_mode(model), evaluate.bf16_autocast(torch.device("cpu"), autocast):
         for _, b in evaluate.batches(images, batch):
-            x = evaluate.pooled_window(norm(rescale(b, q)))
+            x = centred_pooled(norm(rescale(b, q)))
             out.append(sum(model.score_map(v).float().mean(dim=(2, 3)).softmax(1) for v in (x, x.flip(-1))) / 2)
     return torch.cat(out)
 
