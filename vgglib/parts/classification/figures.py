@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from ... import arch, paper
 from ..plots import OURS, PAPER, ours_beside_papers
-from .report import table6_claims
+from .report import METHODS5, table6_claims
 
 COLOURS = {"A": "#937860", "A-LRN": "#da8bc3", "B": "#8172b3", "C": "#4c72b0", "D": "#dd8452", "E": "#55a868"}
 STYLES = {"256": "o-", "384": "s-", "256-512": "^-"}
@@ -90,12 +90,13 @@ def table4_paper(result4: dict) -> Figure:
 
 
 #: The paper's Table 5 names each method so; our records use the keys on the left.
-METHOD_NAMES = {"dense": "dense", "multi-crop": "multi-crop", "dense+multi-crop": "multi-crop & dense"}
+METHOD_NAMES = dict(zip(METHODS5, ("dense", "multi-crop", "multi-crop & dense")))
 
 
 def table5_labels(result5: dict) -> list[tuple[str, str]]:
-    """(row, method) of every bar of Table 5's figure, in the record's order."""
-    return [(row, method) for row, methods in result5["rows"].items() for method in methods]
+    """(row, method) of every bar of Table 5's figure: the record's rows, each with the paper's
+    three methods in the paper's order."""
+    return [(row, method) for row in result5["rows"] for method in METHODS5]
 
 
 def table5_methods(result5: dict) -> Figure:
