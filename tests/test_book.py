@@ -14,8 +14,8 @@ import pytest
 from conftest import NOTEBOOKS, ROOT
 
 pytestmark = pytest.mark.slow
-#: Pages without a figure: the Claims page is tables and a tally.
-NO_FIGURE = {"claims"}
+#: Pages without a figure: the Claims page is tables and a tally, the departures page a table.
+NO_FIGURE = {"claims", "departures"}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

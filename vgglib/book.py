@@ -18,9 +18,9 @@ from .parts.page import DATA
 from .results import REPO, results_dir
 
 NOTEBOOKS = REPO / "notebooks"
-#: Notebooks that take the profile only (performance reads its own bench snapshot; its owner
-#: moves it onto the records in vgglib/parts/performance).
-PROFILE_ONLY = {"performance"}
+#: Notebooks that take the profile only: performance reads the benchmark's own report, and
+#: departures compares the profile with the paper's settings (neither reads table records).
+PROFILE_ONLY = {"performance", "departures"}
 
 
 def check_parameters(notebook: str | Path, parameters: dict) -> None:

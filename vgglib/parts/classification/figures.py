@@ -127,8 +127,7 @@ def table6_fusions(result6: dict) -> Figure:
 
 def table7_rows(result5: dict, result6: dict) -> tuple[dict[str, float], dict[str, float]]:
     """Our two systems (best single net, best fusion) and the paper's Table 7, top-1 val error."""
-    singles = {f"{row}, {METHOD_NAMES.get(m, m)}": v["top1"] for row, ms in result5["rows"].items()
-               for m, v in ms.items()}
+    singles = {f"{row}, {METHOD_NAMES[m]}": ms[m]["top1"] for row, ms in result5["rows"].items() for m in METHODS5}
     single = min(singles, key=singles.__getitem__)
     fusion = min(result6["rows"], key=lambda k: result6["rows"][k]["top1"])
     ours = {f"best single net: {single}": singles[single], f"best fusion: {fusion}": result6["rows"][fusion]["top1"]}
