@@ -4,11 +4,11 @@ and backward, in every memory format and under bf16 autocast, up to float roundi
 import pytest
 import torch
 
-from vgglib import arch
+from vgglib import arch, lrn
 
 
 def reference() -> torch.nn.LocalResponseNorm:
-    return torch.nn.LocalResponseNorm(arch.LRN_SIZE, arch.LRN_ALPHA * arch.LRN_SIZE, arch.LRN_BETA, arch.LRN_K)
+    return torch.nn.LocalResponseNorm(lrn.LRN_SIZE, lrn.LRN_ALPHA * lrn.LRN_SIZE, lrn.LRN_BETA, lrn.LRN_K)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

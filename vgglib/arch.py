@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .dropout import SampleDropout
+from .lrn import LRN
 
 #: Table 1, column by column.  ``B-5x5`` is §4.1's shallow net: each 3×3 pair of B as one 5×5.
 CONFIGS: dict[str, tuple[tuple[int | str, ...], ...]] = {
@@ -33,9 +34,6 @@ CONFIGS: dict[str, tuple[tuple[int | str, ...], ...]] = {
 }
 #: Channels per block at full width (§2.1): 64, doubling after each pool until 512.
 BLOCK_WIDTHS = (64, 128, 256, 512, 512)
-#: LRN as Krizhevsky et al. (2012): size 5, alpha 1e-4 on the *sum* of squares, beta 0.75,
-#: k 2.  (PyTorch's LocalResponseNorm divides alpha by the size: it equals ``LRN`` with alpha * size.)
-LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
 #: The layers a deeper net copies from a trained A (§3.1, by Caffe layer name).
 INIT_FROM_A = ("conv1_1", "conv2_1", "conv3_1", "conv3_2", "fc6", "fc7", "fc8")
 #: torchvision's VGG names for the configurations it shares with the paper.
@@ -129,61 +127,6 @@ def multiply_adds(config: str, size: int | tuple[int, int], **kw) -> int:
             h, w = h - layer.k + 1, w - layer.k + 1
             total += h * w * layer.fan_in * layer.out_ch
     return total
-
-
-def _window_sum(s: torch.Tensor, size: int) -> torch.Tensor:
-    """Sum of ``s`` over a window of ``size`` neighbouring channels (zero beyond the ends), by
-    in-place shifted adds: elementwise work that keeps a channels-last tensor channels-last."""
-    out = s.clone()
-    for shift in range(-(size // 2), (size - 1) // 2 + 1):
-        if shift > 0:
-            out[:, :-shift] += s[:, shift:]
-        elif shift < 0:
-            out[:, -shift:] += s[:, :shift]
-    return out
-
-
-class _LRNFunction(torch.autograd.Function):
-    """y = x · (k + α·Σ_window x²)^(−β), with its gradient written out: autograd of the same
-    formula keeps twice the temporaries, and ``F.local_response_norm`` pools through a 5-D
-    ``avg_pool3d`` that has no bf16 or channels-last kernel (under autocast it ran in fp32
-    at half of net A's step speed)."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, size: int, alpha: float, beta: float, k: float) -> torch.Tensor:
-        xf = x.to(torch.promote_types(x.dtype, torch.float32))   # fp32 at least, as autocast ran it
-        d = _window_sum(xf * xf, size).mul_(alpha).add_(k)
-        r = d.pow(-beta)
-        ctx.save_for_backward(xf, d, r)
-        ctx.size, ctx.alpha, ctx.beta, ctx.dtype = size, alpha, beta, x.dtype
-        return (xf * r).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        # ∂L/∂x_c = g_c·r_c − 2αβ·x_c·Σ_window(g·x·r/d): the window is symmetric, so its
-        # transpose is the same window sum.
-        xf, d, r = ctx.saved_tensors
-        gr = grad.to(xf.dtype) * r
-        inner = _window_sum(gr * xf / d, ctx.size).mul_(2 * ctx.alpha * ctx.beta)
-        return (gr - inner * xf).to(ctx.dtype), None, None, None, None
-
-
-class LRN(nn.Module):
-    """Local response normalisation across channels (Krizhevsky et al. 2012), the layer of
-    configuration A-LRN: ``torch.nn.LocalResponseNorm(size, alpha * size, beta, k)`` up to
-    float rounding, computed in fp32 (as autocast ran torch's), output in the input's dtype."""
-
-    def __init__(self, size: int = LRN_SIZE, alpha: float = LRN_ALPHA, beta: float = LRN_BETA,
-                 k: float = LRN_K):
-        super().__init__()
-        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise a (N, C, H, W) batch of any memory format."""
-        return _LRNFunction.apply(x, self.size, self.alpha, self.beta, self.k)
-
-    def extra_repr(self) -> str:
-        return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
 class VGG(nn.Module):

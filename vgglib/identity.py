@@ -18,7 +18,7 @@ import torch
 PACKAGE = Path(__file__).resolve().parent
 #: The modules that determine a trained net's weights: the net, its data, its augmentation,
 #: the loop and the run store, and the localisers' boxes and canvases.
-TRAINING_SOURCES = ("arch.py", "dropout.py", "augment.py", "data.py", "images.py", "stats.py", "train.py",
+TRAINING_SOURCES = ("arch.py", "lrn.py", "dropout.py", "augment.py", "data.py", "images.py", "stats.py", "train.py",
                     "runs.py", "identity.py", "boxes.py", "box_data.py")
 #: What determines cached test posteriors and features beyond the weights.
 EVALUATION_SOURCES = ("evaluate.py", "features.py", "study.py")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ... import arch
+from ... import arch, lrn
 from ...profiles import Profile
 from .throughput import step_fn
 from .timing import median, seconds, table
@@ -71,7 +71,7 @@ def lrn_cost(p: Profile, batch: int, repeats: int) -> list[dict]:
     rows = []
     c, side = arch.scaled(arch.BLOCK_WIDTHS[0], p.width), p.crop
     layers = {"torch.nn.LocalResponseNorm": torch.nn.LocalResponseNorm(
-        arch.LRN_SIZE, arch.LRN_ALPHA * arch.LRN_SIZE, arch.LRN_BETA, arch.LRN_K), "vgglib.arch.LRN": arch.LRN()}
+        lrn.LRN_SIZE, lrn.LRN_ALPHA * lrn.LRN_SIZE, lrn.LRN_BETA, lrn.LRN_K), "vgglib.arch.LRN": arch.LRN()}
     for name, layer in layers.items():
         for fmt, bf16 in (("fp32, contiguous", False), ("bf16 autocast, channels-last", True)):
             x = torch.randn(batch, c, side, side) * 10
