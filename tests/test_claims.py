@@ -160,3 +160,17 @@ def test_each_claim_uses_the_noise_that_fits_it():
     fine_tuned = found["table4/depth/D-C/384"]
     assert fine_tuned.noise == 1.0 and "D/256-512, 3 seeds" in fine_tuned.noise_kind
     assert cls_report.seed_noise({"noise": noise}, "B/256", "A/256") == (0.2, "seed spread (D/256, 3 seeds)")
+
+
+def test_a_page_whose_records_are_missing_becomes_a_stub_naming_the_command(tmp_path):
+    from vgglib.book import missing_records, stub
+
+    (tmp_path / "table5.json").write_text("{}")
+    assert missing_records("table7_state_of_the_art", tmp_path) == ["table6", "table7"]
+    assert missing_records("table4_multi_scale", tmp_path) == ["table4"]       # the diagnosis is optional
+    assert missing_records("architecture", tmp_path) == []                     # computed from the code
+    (tmp_path / "_nb").mkdir()
+    (tmp_path / "_nb" / "table7_state_of_the_art.ipynb").write_text("stale")
+    page = stub("table7_state_of_the_art", ["table6", "table7"], "smoke", tmp_path / "_nb")
+    assert "make reproduce-table6 PROFILE=smoke" in page.read_text()
+    assert not (tmp_path / "_nb" / "table7_state_of_the_art.ipynb").exists()

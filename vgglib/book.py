@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .parts import tables
 from .parts.page import DATA
 from .results import REPO, results_dir
 
@@ -75,18 +76,48 @@ def copy_exports(results: Path, nb_dir: Path) -> None:
     if data.exists():
         shutil.rmtree(data)
     (data / "csv").mkdir(parents=True)
-    shutil.copy2(results / "claims.csv", data / "claims.csv")
+    if (results / "claims.csv").is_file():
+        shutil.copy2(results / "claims.csv", data / "claims.csv")
     for f in sorted((results / "csv").glob("*.csv")):
         shutil.copy2(f, data / "csv" / f.name)
 
 
+def missing_records(page: str, results: Path) -> list[str]:
+    """The records a page renders that ``results`` does not hold yet (its own table's, and those
+    it reads, e.g. Table 7's page reads Tables 5 and 6)."""
+    needed = {name for t in tables().values() if t.page == page and t.study and not t.optional
+              for name in (t.name, *t.needs)}
+    return sorted(name for name in needed if not (results / f"{name}.json").is_file())
+
+
+def stub(page: str, missing: list[str], profile: str, nb_dir: Path) -> Path:
+    """A page saying which records it lacks and the command that computes them, instead of the
+    notebook (so ``make reproduce-table4 PROFILE=smoke`` builds a book with the other pages)."""
+    for old in nb_dir.glob(f"{page}.*"):
+        old.unlink()
+    title = next(t.title for t in tables().values() if t.page == page)
+    commands = ", ".join(f"`make reproduce-{name} PROFILE={profile}`" for name in missing)
+    them = "it" if len(missing) == 1 else "them"
+    out = nb_dir / f"{page}.md"
+    out.write_text(f"# {title}\n\nNo record of {', '.join(missing)} at the `{profile}` profile yet: compute {them} "
+                   f"with {commands} (or `python -m vgglib reproduce {' '.join(missing)} --profile {profile}`); "
+                   f"this page is rendered from {them}.\n")
+    return out
+
+
 def build(book: Path, profile: str = "quick", results: str | Path | None = None,
           notebooks: list[Path] | None = None, jupyter_book: str | None = None) -> Path:
-    """Execute every notebook at ``profile`` into ``book/_nb`` and build ``book/_build/html``."""
+    """Execute every notebook at ``profile`` into ``book/_nb`` (a page whose records are missing
+    gets a stub naming the command that computes them) and build ``book/_build/html``."""
     results = results_dir(profile, results)
     nb_dir = book / "_nb"
+    nb_dir.mkdir(parents=True, exist_ok=True)
     params = {"profile": profile, "results_dir": str(results)}
     for md in notebooks or sorted(NOTEBOOKS.glob("*.md")):
+        if missing := missing_records(md.stem, results):
+            stub(md.stem, missing, profile, nb_dir)
+            continue
+        (nb_dir / f"{md.stem}.md").unlink(missing_ok=True)
         execute(md, nb_dir, {"profile": profile} if md.stem in PROFILE_ONLY else params)
     copy_exports(results, nb_dir)
     exe = jupyter_book or str(Path(sys.executable).parent / "jupyter-book")

@@ -27,6 +27,7 @@ class Table:
     needs: tuple[str, ...] = ()      # tables whose records it reads instead of recomputing them
     study: bool = True               # False: computed from code alone, no data or training
     transfer_root: bool = False      # True: takes the Appendix B targets' folder (full profile)
+    optional: bool = False           # True: its page renders without it (a section says how to compute it)
 
 
 def part(name: str) -> ModuleType:
