@@ -95,6 +95,15 @@ READINGS = (
 )
 
 
+def _shown(key: str, value: object) -> str:
+    """A setting as a reader reads it: yes/no for switches, "all" for a limit of 0."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key.endswith("_limit") and value == 0:
+        return "all"
+    return str(value)
+
+
 def setting_departures(profile: str) -> pd.DataFrame:
     """The settings ``profile`` changes from the paper's ``[defaults]``, with the reason for each."""
     raw = raw_profiles()
@@ -105,7 +114,7 @@ def setting_departures(profile: str) -> pd.DataFrame:
         if key in SECTIONS or (key == "dataset" and profile == "full") or defaults.get(key) == value:
             continue
         what, why, measured = REASONS[key]
-        rows.append(Departure(what, str(defaults.get(key, "ILSVRC-2012")), str(value), why, measured))
+        rows.append(Departure(what, _shown(key, defaults.get(key, "ILSVRC-2012")), _shown(key, value), why, measured))
     return pd.DataFrame([asdict(d) for d in rows])
 
 
