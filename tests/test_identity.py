@@ -101,3 +101,25 @@ def test_a_page_built_from_a_dirty_tree_says_so():
     prov = {"profile": "smoke", "hardware": "cpu", "date": "today", "wall_s": 60}
     assert "uncommitted" not in provenance_line({**prov, "commit": "abc1234"})
     assert "uncommitted changes" in provenance_line({**prov, "commit": "abc1234+dirty"})
+
+
+def test_a_commit_is_dirty_for_code_changes_not_for_results(tmp_path, monkeypatch):
+    """reproduce writes results/ as it goes: its own outputs must not mark the next table dirty."""
+    import subprocess
+
+    from vgglib import results
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "t.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "c")
+    monkeypatch.setattr(results, "REPO", tmp_path)
+    (tmp_path / "results" / "t.json").write_text('{"new": 1}')
+    assert not results.git_commit().endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert results.git_commit().endswith("+dirty")

@@ -22,12 +22,15 @@ RESULTS = REPO / "results"
 
 
 def git_commit() -> str:
-    """The current commit (with ``+dirty`` when the tree has changes), or ``unknown``."""
+    """The current commit (with ``+dirty`` when the code has uncommitted changes), or ``unknown``.
+
+    Changes under ``results/`` do not count: they are this command's own outputs, so the second
+    table of ``reproduce all`` from a clean commit is as clean as the first."""
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], cwd=REPO, capture_output=True, text=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
