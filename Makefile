@@ -109,11 +109,13 @@ bench-accuracy: $(STAMP)
 # End-to-end: Table 4 reproduced from an empty run store, timed stage by stage beside its compute
 # floor with the matmul peaks measured in the same run (out/bench/e2e.json; make bench then reports
 # table4_wall_over_floor from it). It rewrites results/$(PROFILE)/table4.json and rebuilds the book.
-E2E_RUNS := out/bench/e2e-runs
+# Hours at quick: stopped (Ctrl-C), the same command continues where it was; E2E_RUNS=dir puts the
+# store elsewhere, KEEP=1 keeps its nets for later tables.
+E2E_RUNS ?= out/bench/e2e-runs
 bench-e2e: data
 	$(PY) -m vgglib.parts.performance.e2e --profile $(PROFILE) --table table4 --runs $(E2E_RUNS) \
 	  --stage reproduce="$(REPRODUCE) table4" --stage book="$(PY) -m vgglib.book --profile $(PROFILE)" \
-	  --out out/bench/e2e.json
+	  $(if $(KEEP),--keep-runs) --out out/bench/e2e.json
 
 clean:
 	rm -rf book/_build book/_nb

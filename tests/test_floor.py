@@ -74,3 +74,34 @@ def test_e2e_driver_writes_wall_floor_and_ratio(tmp_path):
     assert report["wall_over_floor"] == pytest.approx(report["wall_s"] / report["floor_s"], rel=0.05, abs=0.01)
     assert [r["component"] for r in report["breakdown"]][-1] == "book"
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_e2e_continues_an_unfinished_run_in_a_second_piece(tmp_path):
+    """A stage that fails keeps the time spent; the same command continues without emptying the
+    store or rerunning the finished stage, and the wall time is the sum over both pieces."""
+    runs, out, flag = tmp_path / "runs", tmp_path / "e2e.json", tmp_path / "flag"
+    cmd = [sys.executable, "-m", "vgglib.parts.performance.e2e", "--profile", "smoke", "--table", "table3",
+           "--runs", str(runs), "--stage", f"first=sleep 1; echo x >> {tmp_path / 'first'}",
+           "--stage", f"second=sleep 1; test -e {flag}", "--keep-runs", "--out", str(out)]
+    failed = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert failed.returncode != 0 and "the same command continues" in failed.stderr
+    state = json.loads((runs / e2e.STATE).read_text())
+    assert state["done"] == ["first"] and state["stages_s"]["second"] >= 1.0
+    (runs / "kept").write_text("")
+    flag.write_text("")
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    report = json.loads(out.read_text())
+    assert (tmp_path / "first").read_text() == "x\n"  # the finished stage did not run again
+    assert (runs / "kept").exists() and not (runs / e2e.STATE).exists()
+    assert len(report["pieces"]) == 2 and len(report["peaks_per_piece"]) == 2
+    assert report["stages_s"]["second"] >= 2.0
+    assert report["wall_s"] == pytest.approx(sum(report["stages_s"].values()), abs=0.2)
+
+
+def test_e2e_refuses_a_store_begun_with_other_code(tmp_path):
+    (tmp_path / e2e.STATE).write_text(json.dumps({"code": "0123456789ab", "stages_s": {}, "done": [],
+                                                   "pieces": [], "peaks": []}))
+    with pytest.raises(SystemExit, match="--fresh"):
+        e2e.start_or_resume(tmp_path, fresh=False)
+    assert e2e.start_or_resume(tmp_path, fresh=True)["done"] == [] and not (tmp_path / e2e.STATE).exists()

@@ -9,7 +9,14 @@ a subprocess (with ``VGGLIB_RUNS`` pointing at the store) and times it, then rea
 each net's training time and epochs (``done.json``, ``metrics.json``), and the test
 evaluations from the order in which their cached posteriors were written.  It writes
 out/bench/e2e.json: the wall time, the floor (``floor.table_work`` with the epochs the runs
-actually ran), their ratio, and the breakdown the Performance page draws."""
+actually ran), their ratio, and the breakdown the Performance page draws.
+
+A run longer than a working session can be done in pieces: stopped (Ctrl-C, SIGTERM), it
+keeps what each stage has spent in ``e2e-state.json`` in the store, and the same command
+continues it: the store is not emptied again, the unfinished stage restarts (training resumes
+from its checkpoints) and the wall time is the sum over the pieces.  The peaks are measured
+again at the start of each piece; the floor uses the highest, so the ratio is never flattered.
+A store begun with other training or evaluation code is refused (``--fresh`` starts over)."""
 from __future__ import annotations
 
 import argparse
@@ -17,25 +24,86 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
+from ...identity import evaluation_code_version
 from ...profiles import get_profile
 from ...results import git_commit, hardware
 from . import floor, peak
 
+#: The file in the run store that carries an unfinished end-to-end run from one piece to the next.
+STATE = "e2e-state.json"
 
-def run_stages(stages: list[tuple[str, str]], runs: Path) -> dict[str, float]:
-    """Run each (name, shell command) in order with VGGLIB_RUNS=``runs``; seconds per stage."""
+
+class Stopped(Exception):
+    """The run was asked to stop (SIGTERM or Ctrl-C); its state is saved."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def start_or_resume(runs: Path, fresh: bool) -> dict:
+    """The state of the end-to-end run in ``runs``: a new one (the store emptied) when there is
+    none or ``fresh``, else the saved one, if it was begun with today's code."""
+    state_file = runs / STATE
+    code = evaluation_code_version()
+    if state_file.exists() and not fresh:
+        state = json.loads(state_file.read_text())
+        if state["code"] != code:
+            raise SystemExit(f"{state_file}: this end-to-end run was begun with code version {state['code']}, "
+                             f"the code is now {code}; its nets would not be today's. "
+                             f"Rerun with --fresh to empty {runs} and start over.")
+        return state
+    shutil.rmtree(runs, ignore_errors=True)
+    runs.mkdir(parents=True)
+    return {"code": code, "stages_s": {}, "done": [], "pieces": [], "peaks": []}
+
+
+def run_stages(stages: list[tuple[str, str]], runs: Path, state: dict, save_every: float = 60.0) -> None:
+    """Run each (name, shell command) not yet done, in order, with VGGLIB_RUNS=``runs``, adding
+    its seconds to ``state``, saved in the store every ``save_every`` seconds (so even a killed
+    piece loses at most that much of its count), after every stage and when stopped."""
     env = {**os.environ, "VGGLIB_RUNS": str(runs.resolve())}
-    took = {}
+    state_file = runs / STATE
     for name, command in stages:
-        started = time.perf_counter()
-        subprocess.run(command, shell=True, check=True, env=env)
-        took[name] = time.perf_counter() - started
-    return took
+        if name in state["done"]:
+            continue
+        before, started = state["stages_s"].get(name, 0.0), time.perf_counter()
+        save = partial(_save, state, state_file, name, before, started)
+        child = subprocess.Popen(command, shell=True, env=env, start_new_session=True)
+        try:
+            while (rc := _wait(child, save_every)) is None:
+                save()
+        except Stopped:
+            os.killpg(child.pid, signal.SIGTERM)
+            child.wait()
+            raise
+        finally:
+            save()
+        if rc != 0:
+            raise SystemExit(f"stage {name!r} failed (exit {rc}): {command}\n"
+                             f"its time so far is kept in {state_file}; the same command continues")
+        state["done"].append(name)
+        state_file.write_text(json.dumps(state, indent=1) + "\n")
+
+
+def _save(state: dict, state_file: Path, name: str, before: float, started: float) -> None:
+    state["stages_s"][name] = before + time.perf_counter() - started
+    state_file.write_text(json.dumps(state, indent=1) + "\n")
+
+
+def _wait(child: subprocess.Popen, seconds: float) -> int | None:
+    """The child's exit status, or None if it still runs after ``seconds``."""
+    try:
+        return child.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def store_times(runs: Path) -> tuple[list[dict], list[dict]]:
@@ -102,26 +170,37 @@ def main() -> None:
     parser.add_argument("--stage", action="append", default=[], metavar="NAME=COMMAND",
                         help="a timed stage, in order (default: reproduce the table, then make book)")
     parser.add_argument("--keep-runs", action="store_true", help="leave the run store in place after")
+    parser.add_argument("--fresh", action="store_true", help="empty the store even if an unfinished run is there")
     parser.add_argument("--out", default="out/bench/e2e.json")
     args = parser.parse_args()
     stages = [tuple(s.split("=", 1)) for s in args.stage] or [
         ("reproduce", f"{shlex.quote(sys.executable)} -m vgglib reproduce --profile {args.profile} {args.table}"),
         ("book", "make --no-print-directory book")]
     p, runs = get_profile(args.profile), Path(args.runs)
-    peaks = peak.peaks()
-    shutil.rmtree(runs, ignore_errors=True)
-    runs.mkdir(parents=True)
-    took = run_stages(stages, runs)
+    state = start_or_resume(runs, args.fresh)
+    state["pieces"].append({"commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    state["peaks"].append(peak.peaks())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
+    try:
+        run_stages(stages, runs, state)
+    except Stopped as why:
+        raise SystemExit(f"stopped by {why}; {runs / STATE} keeps {sum(state['stages_s'].values()) / 60:.1f} min "
+                         f"spent so far: the same command continues") from None
+    took = state["stages_s"]
     wall = sum(took.values())
+    peaks = {d: max(p_[d] for p_ in state["peaks"]) for d in state["peaks"][0]}
     summary = floor.floor_summary(floor.table_work(args.table, p, runs), peaks)
     nets, evals = store_times(runs)
     report = {"target": f"reproduce-{args.table}", "table": args.table, "profile": p.name, "empty_run_store": True,
               "wall_s": round(wall, 1), "stages_s": {k: round(v, 1) for k, v in took.items()},
-              "peaks_gflop_s": peaks, "floor_s": summary["floor_s"],
-              "wall_over_floor": round(wall / summary["floor_s"], 2),
+              "pieces": state["pieces"], "peaks_gflop_s": peaks, "peaks_per_piece": state["peaks"],
+              "floor_s": summary["floor_s"], "wall_over_floor": round(wall / summary["floor_s"], 2),
               "breakdown": breakdown(took, nets, evals, summary), "floor": summary, "hardware": hardware(),
               "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    if not args.keep_runs:
+    if args.keep_runs:
+        (runs / STATE).unlink()
+    else:
         shutil.rmtree(runs, ignore_errors=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
