@@ -17,6 +17,20 @@ def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
     report = json.loads((tmp_path / "gpu.json").read_text())
     assert report["tiny"] and report["eager"]["images_per_s"] > 0
     assert 0 < report["eager"]["fraction_of_peak"] and report["eager"]["projected_74_epochs_h"] > 0
+    # the fed check trains through vgglib.train.train from generated JPEGs, by each data path
+    assert set(report["fed"]) == {"cpu decode, eager", "device decode, eager"}
+    for fed in report["fed"].values():
+        assert fed["images_per_s"] > 0 and fed["of_step_alone"] > 0
+        assert fed["projected_74_epochs_h"] == pytest.approx(74 * 1_281_167 / fed["images_per_s"] / 3600, rel=0.01)
+    # and the Performance page's table of it, or its absence said plainly
+    from vgglib.parts.performance import report as summary
+    frame = summary.gpu_frame(report)
+    assert list(frame.index) == ["step alone, eager", "fed from JPEGs: cpu decode, eager",
+                                 "fed from JPEGs: device decode, eager"]
+    assert frame.loc["step alone, eager", "images_per_s"] == report["eager"]["images_per_s"]
+    shown = summary.gpu_outputs(tmp_path / "gpu.json")
+    assert "on CPU (tiny sizes" in shown[0].data and "fed from JPEGs: cpu decode" in shown[1].data
+    assert "Not run on a GPU yet" in summary.gpu_outputs(tmp_path / "absent.json")[0].data
 
 
 def test_throughput_bench_writes_both_reports(tmp_path):

@@ -35,6 +35,7 @@ from ...identity import evaluation_code_version
 from ...profiles import get_profile
 from ...results import git_commit, hardware
 from . import floor, peak
+from .limits import e2e_snapshot
 
 #: The file in the run store that carries an unfinished end-to-end run from one piece to the next.
 STATE = "e2e-state.json"
@@ -172,6 +173,8 @@ def main() -> None:
     parser.add_argument("--keep-runs", action="store_true", help="leave the run store in place after")
     parser.add_argument("--fresh", action="store_true", help="empty the store even if an unfinished run is there")
     parser.add_argument("--out", default="out/bench/e2e.json")
+    parser.add_argument("--snapshot", default=None,
+                        help="where to copy the report (default: results/<profile>/e2e.json for table4)")
     args = parser.parse_args()
     stages = [tuple(s.split("=", 1)) for s in args.stage] or [
         ("reproduce", f"{shlex.quote(sys.executable)} -m vgglib reproduce --profile {args.profile} {args.table}"),
@@ -205,6 +208,10 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
+    snapshot = Path(args.snapshot) if args.snapshot else (e2e_snapshot(p.name) if args.table == "table4" else None)
+    if snapshot is not None:
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, snapshot)
     print(json.dumps({k: v for k, v in report.items() if k not in ("floor", "breakdown")}, indent=1))
 
 

@@ -13,27 +13,38 @@ from ...results import REPO
 from . import floor, peak, steps
 from .timing import section, table
 
-#: Where ``make bench-e2e`` (``e2e.py``) writes its report.
+#: Where ``make bench-e2e`` (``e2e.py``) writes its report; a copy is kept in results/<profile>/e2e.json.
 E2E_REPORT = REPO / "out" / "bench" / "e2e.json"
 
 
-def load_e2e(path: Path = E2E_REPORT) -> dict | None:
-    """The latest end-to-end report, or None when ``make bench-e2e`` has not run here."""
-    return json.loads(path.read_text()) if path.is_file() else None
+def e2e_snapshot(profile: str) -> Path:
+    """The committed copy of a profile's latest end-to-end report."""
+    return REPO / "results" / profile / "e2e.json"
 
 
-def e2e_ratio(profile: str, path: Path = E2E_REPORT) -> tuple[float | None, str]:
+def load_e2e(path: Path | None = None, profile: str = "quick") -> dict | None:
+    """The latest end-to-end report: ``path``, else out/bench/e2e.json, else the profile's
+    committed copy; None when none exists."""
+    candidates = [path] if path is not None else [E2E_REPORT, e2e_snapshot(profile)]
+    found = next((c for c in candidates if c.is_file()), None)
+    return json.loads(found.read_text()) if found is not None else None
+
+
+def e2e_ratio(profile: str, path: Path | None = None) -> tuple[float | None, str]:
     """The latest end-to-end run's wall time over its floor (both from that run), or None and why."""
-    e2e = load_e2e(path)
+    e2e = load_e2e(path, profile)
     if e2e is None:
-        return None, f"no end-to-end run: {path.relative_to(REPO) if path.is_relative_to(REPO) else path} " \
-                     f"does not exist (make bench-e2e writes it)"
+        where = [path] if path is not None else [E2E_REPORT, e2e_snapshot(profile)]
+        shown = " or ".join(str(w.relative_to(REPO) if w.is_relative_to(REPO) else w) for w in where)
+        return None, f"no end-to-end run: {shown} does not exist (make bench-e2e writes it)"
     if e2e.get("wall_over_floor") is None:
         return None, "the end-to-end report predates the floor (no peak measured in its run): rerun make bench-e2e"
     if e2e.get("profile") != profile or e2e.get("table", "table4") != "table4":
         return None, f"the end-to-end report is for {e2e.get('table')} at {e2e.get('profile')}, not table4 at {profile}"
+    pieces = len(e2e.get("pieces", [])) or 1
     return e2e["wall_over_floor"], (f"make bench-e2e at commit {e2e.get('commit')}, {e2e.get('date')}: "
-                                    f"{e2e['wall_s'] / 60:.1f} min over a floor of {e2e['floor_s'] / 60:.1f} min")
+                                    f"{e2e['wall_s'] / 60:.1f} min over a floor of {e2e['floor_s'] / 60:.1f} min"
+                                    + (f", run in {pieces} pieces" if pieces > 1 else ""))
 
 
 def section_7(p: Profile, configs: tuple[str, ...], step_count: int, repeats: int, full_batch: int,

@@ -2,7 +2,12 @@
 and a throughput figure for the book's performance page.  Reads only the report's JSON."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
+
+from ...results import REPO
 
 #: The report's sections, in order, by their key in bench.json.
 SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
@@ -107,3 +112,38 @@ def section_outputs(report: dict, keys: tuple[str, ...], decimals: int = 2) -> l
             out.append(Markdown(section_notes(report, key)))
             out += [HTML(html(df, decimals=decimals, caption=caption)) for caption, df in tables[key]]
     return out
+
+
+#: The GPU check's report, committed once it has run on a GPU (``gpu.py --snapshot``).
+GPU_REPORT = REPO / "results" / "full" / "gpu.json"
+#: The GPU check's figures, in the order the page shows them.
+GPU_COLUMNS = ("images_per_s", "tflops", "fraction_of_peak", "of_step_alone", "projected_74_epochs_h",
+               "peak_memory_gib")
+
+
+def gpu_frame(report: dict) -> pd.DataFrame:
+    """One row per way the GPU check trained D: the step alone (eager, compiled), then fed from
+    JPEGs by each data path."""
+    rows = [{"training": f"step alone, {mode}", **report[mode]} for mode in ("eager", "compile") if mode in report]
+    rows += [{"training": f"fed from JPEGs: {name}", **fed} for name, fed in report.get("fed", {}).items()]
+    return pd.DataFrame(rows, columns=["training", *GPU_COLUMNS]).set_index("training")
+
+
+def gpu_outputs(path: Path = GPU_REPORT) -> list:
+    """What the page shows of the GPU check: a sentence on where it ran and its table, or a
+    sentence saying it has not run on a GPU yet and how to run it."""
+    from IPython.display import HTML, Markdown
+
+    from ..show import html
+
+    if not path.is_file():
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        return [Markdown(f"**Not run on a GPU yet**: `{shown}` does not exist, because no GPU has "
+                         "been available to this project. On a machine with CUDA, `python -m "
+                         "vgglib.parts.performance.gpu --snapshot` runs the check in about five minutes and writes "
+                         "it; the tests run the same code on the CPU at toy sizes.")]
+    rep = json.loads(path.read_text())
+    text = (f"Measured on {rep['device']}, batch {rep['batch']} at {rep['size']} px, {rep['loader_workers']} loader "
+            f"workers for the CPU path; bf16 matrix-multiply peak {rep['matmul_bf16_peak_tflops']} TFLOP/s.")
+    return [Markdown(text), HTML(html(gpu_frame(rep), index=True, caption="Net D trained on the GPU"))]
+
