@@ -174,3 +174,40 @@ def test_a_page_whose_records_are_missing_becomes_a_stub_naming_the_command(tmp_
     page = stub("table7_state_of_the_art", ["table6", "table7"], "smoke", tmp_path / "_nb")
     assert "make reproduce-table6 PROFILE=smoke" in page.read_text()
     assert not (tmp_path / "_nb" / "table7_state_of_the_art.ipynb").exists()
+
+
+def test_a_record_whose_nets_were_retrained_for_a_later_record_is_marked_stale(tmp_path):
+    """Table 4 retrains D/256 after Table 3 was computed: Table 3's page says so in bold, and
+    Table 7, which only reuses Table 3 here, inherits it; Table 4 and a later record on another
+    data set (the same row name on other images) are not stale."""
+    from vgglib.files import write_json
+    from vgglib.results import retrained_since
+
+    def record(name, date, runs, dataset="fm", uses=None):
+        prov = {"profile": "quick", "hardware": "2 cores", "commit": "abc", "date": date, "dataset": dataset,
+                "runs": runs}
+        write_json(tmp_path / f"{name}.json", {"provenance": prov, **({"uses": uses} if uses else {})})
+
+    record("table3", "2026-11-30 09:00 UTC", {"A/256": "A_256-quick-aaa", "D/256": "D_256-quick-old"})
+    record("table4", "2026-11-30 10:00 UTC", {"D/256": "D_256-quick-new", "C/256": "C_256-quick-ccc"})
+    record("canvases", "2026-11-30 11:00 UTC", {"D/256": "D_256-quick-other"}, dataset="canvases")
+    record("table7", "2026-11-30 12:00 UTC", {}, uses={"table3": {}})
+    results = ResultSet(tmp_path)
+    assert retrained_since("table3", results) == ["D/256 retrained for Table 4 on 2026-11-30 10:00 UTC"]
+    assert retrained_since("table4", results) == [] and retrained_since("canvases", results) == []
+    assert retrained_since("table7", results) == ["Table 3's D/256 retrained for Table 4 on 2026-11-30 10:00 UTC"]
+    line = provenance_line(results["table3"]["provenance"], None, retrained_since("table3", results), "table3")
+    assert "**Stale: D/256 retrained for Table 4" in line and "`make reproduce-table3`" in line
+    assert "Stale" not in provenance_line(results["table4"]["provenance"], None, [], "table4")
+
+
+def test_one_reproduce_all_leaves_no_record_stale(smoke_results, smoke_env):
+    """Every record of a study names the runs of its nets (which exist in the store), and after
+    one ``reproduce all`` every table agrees on them: no page is marked stale."""
+    from vgglib.results import retrained_since
+
+    results = ResultSet(smoke_results)
+    runs = {n: r for name in results.names() for n, r in results[name]["provenance"].get("runs", {}).items()}
+    assert {"A/256", "D/256", "D/256#1", "D/256-512#2"} <= set(runs)
+    assert all((smoke_env["runs"] / r / "done.json").exists() for r in runs.values())
+    assert all(retrained_since(name, results) == [] for name in results.names())

@@ -48,6 +48,7 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
         study = Study(p, RunStore(runs), profile_splits(p, data_root), seed, progress=progress)
         kw = {"root": transfer_root} if entry.transfer_root else {}
         record = entry.compute(study, **needs, **kw)
+        record["provenance"]["runs"] = runs_used(study)
     else:
         record = entry.compute(p)
     save_result(name, record, out)
@@ -55,6 +56,14 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
     if progress:
         print(f"{name}: {out / (name + '.json')} in {(time.time() - started) / 60:.1f} min")
     return record
+
+
+def runs_used(study) -> dict[str, str]:
+    """The run (directory name: row, profile and key) of every classification net a study
+    loaded, named as its record's ``training`` names them: what :func:`vgglib.results.retrained_since`
+    compares across records to find the stale ones."""
+    return {(row if seed == study.seed else f"{row}#{seed}"): run.name
+            for (row, seed), (_, run) in study._models.items()}
 
 
 def all_claims(results: ResultSet) -> list[claim_model.Claim]:

@@ -98,22 +98,55 @@ class ResultSet:
             self._cache[name] = load_result(name, self.directory)
         return self._cache[name]
 
+    def names(self) -> list[str]:
+        """Every record in the directory, by name."""
+        return sorted(p.stem for p in self.directory.glob("*.json"))
+
+
+def retrained_since(name: str, results: ResultSet) -> list[str]:
+    """What makes record ``name`` stale: for each later record of the same data set that used
+    another run of some of the same nets (another key: retrained with changed code or settings),
+    a phrase naming those nets and that record.  A record that only reuses other records (its
+    ``uses``) is stale when they are.  Empty when the record is current."""
+    record = results[name]
+    if record.get("uses"):
+        return [f"{_table_name(n)}'s {s}" for n in record["uses"] if n in results for s in retrained_since(n, results)]
+    prov = record.get("provenance", {})
+    mine, stale = prov.get("runs", {}), []
+    for other in results.names():
+        theirs = results[other].get("provenance", {}) if other != name else {}
+        if theirs.get("dataset") != prov.get("dataset") or theirs.get("date", "") <= prov.get("date", ""):
+            continue
+        changed = sorted(net for net, run in theirs.get("runs", {}).items() if net in mine and mine[net] != run)
+        if changed:
+            stale.append(f"{', '.join(changed)} retrained for {_table_name(other)} on {theirs['date']}")
+    return stale
+
 
 def _table_name(name: str) -> str:
     """``table5`` → ``Table 5``; other record names as they are."""
     return f"Table {name[5:]}" if name.startswith("table") and name[5:].isdigit() else name
 
 
-def provenance_line(prov: dict, uses: dict[str, dict] | None = None) -> str:
+def stale_note(name: str, retrained: list[str]) -> str:
+    """The bold sentence of a stale page: what was retrained since, and the command that redoes it."""
+    return (f" **Stale: {'; '.join(retrained)}, after these numbers were computed.** "
+            f"`make reproduce-{name}` recomputes them with today's nets.")
+
+
+def provenance_line(prov: dict, uses: dict[str, dict] | None = None, retrained: list[str] | None = None,
+                    name: str = "") -> str:
     """One sentence for a page: profile, hardware, commit, date, wall time.  A record that
     only reuses other tables' records (its ``uses``: name → their provenance) says so and
-    gives theirs instead of its own near-zero wall time."""
+    gives theirs instead of its own near-zero wall time.  ``retrained`` (from
+    :func:`retrained_since`) marks the record ``name`` stale."""
+    stale = stale_note(name, retrained) if retrained else ""
     if uses:
         names = [_table_name(n) for n in uses]
         joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         lines = " ".join(f"{_table_name(n)}: {provenance_line(p)}" for n, p in uses.items())
         return (f"This page computes nothing of its own: it reuses the results of {joined}, "
-                f"rendered at the `{prov['profile']}` profile. {lines}")
+                f"rendered at the `{prov['profile']}` profile. {lines}{stale}")
     line = (f"Produced at the `{prov['profile']}` profile on {prov['hardware']} at commit "
             f"`{prov['commit']}` on {prov['date']}" + (f" (torch {prov['torch']})" if "torch" in prov else ""))
     if "wall_s" in prov:
@@ -131,4 +164,4 @@ def provenance_line(prov: dict, uses: dict[str, dict] | None = None) -> str:
     if prov["commit"].endswith("+dirty") or prov["commit"] == "unknown":
         line += (" **Built from a working tree with uncommitted changes** (or outside git): no "
                  "commit holds the code that produced these numbers.")
-    return line
+    return line + stale

@@ -8,12 +8,14 @@ from IPython.display import Image, Markdown
 from myst_nb import glue
 
 from ..claims import FAILS, HOLDS, INCONCLUSIVE, tally
-from ..results import provenance_line
+from ..results import ResultSet, provenance_line, retrained_since
 
 
-def glue_provenance(record: dict, key: str = "provenance") -> str:
-    """Glue a record's provenance sentence (pasted with ``{glue:md}`provenance```)."""
-    line = provenance_line(record["provenance"], record.get("uses"))
+def glue_provenance(records: ResultSet, name: str, key: str = "provenance") -> str:
+    """Glue the provenance sentence of record ``name`` (pasted with ``{glue:md}`provenance```),
+    saying in bold when nets it used have since been retrained for another record."""
+    record = records[name]
+    line = provenance_line(record["provenance"], record.get("uses"), retrained_since(name, records), name)
     glue(key, Markdown(line), display=False)
     return line
 
