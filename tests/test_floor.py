@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_table4_trains_its_rows_their_chains_and_the_noise_seeds():
     nets = floor.table_nets("table4")
     assert {r for r, s in nets if s == 0} >= set(TABLE4_ROWS) | {"A/256", "D/384"}
-    assert ("A/256", 1) in nets and nets[("A/256", 1)] == {"dense": {256}}
     assert nets[("D/256", 0)]["dense"] == {224, 256, 288}
+    for seed in (1, 2):   # the seed noise: D/256 and D/[256;512], each through its own chain
+        assert nets[("A/256", seed)] == {}
+        assert nets[("D/256", seed)] == {"dense": {224, 256, 288}}
+        assert nets[("D/256-512", seed)] == {"dense": {256, 384, 512}}
+    assert ("A/256", 3) not in nets and ("B-5x5/256", 0) not in nets
+    assert floor.table_nets("table3")[("B-5x5/256", 0)] == {"centre": {256}}
 
 
 def fake_run(runs: Path, row: str, seed: int, epochs: int, posteriors: dict[str, float], done_at: float) -> None:
@@ -50,8 +55,9 @@ def test_floor_reads_epochs_from_the_store_and_divides_by_the_peak(tmp_path):
 
 
 def test_store_times_and_breakdown_add_up_to_the_wall_time(tmp_path):
-    fake_run(tmp_path, "A/256", 0, 2, {"test-dense-q32.pt": 1003.0, "test-dense-q37.pt": 1005.0}, 1000.0)
-    fake_run(tmp_path, "B/256", 0, 1, {"test-multi-crop-q37.pt": 1020.0}, 1012.0)
+    fake_run(tmp_path, "A/256", 0, 2, {"test128-dense-q32-5cdecd9a5e5c.pt": 1003.0,
+                                       "test128-dense-q37-5cdecd9a5e5c.pt": 1005.0}, 1000.0)
+    fake_run(tmp_path, "B/256", 0, 1, {"test128-multi-crop-q37-5cdecd9a5e5c.pt": 1020.0}, 1012.0)
     nets, evals = e2e.store_times(tmp_path)
     assert {n["net"]: n["train_s"] for n in nets} == {"A/256 seed 0": 8.0, "B/256 seed 0": 4.0}
     assert [(e["method"], e["q_px"], e["seconds"]) for e in evals] == [
@@ -105,3 +111,15 @@ def test_e2e_refuses_a_store_begun_with_other_code(tmp_path):
     with pytest.raises(SystemExit, match="--fresh"):
         e2e.start_or_resume(tmp_path, fresh=False)
     assert e2e.start_or_resume(tmp_path, fresh=True)["done"] == [] and not (tmp_path / e2e.STATE).exists()
+
+
+@pytest.mark.parametrize("table", ["table3", "table4", "table5"])
+def test_the_floor_counts_the_nets_the_table_evaluates(smoke_results, table):
+    """The floor's declaration of a table's nets is the set its driver actually evaluated (its
+    record's runs), so the floor cannot fall behind a change of the drivers."""
+    from vgglib.results import ResultSet
+
+    evaluated = set(ResultSet(smoke_results)[table]["provenance"]["runs"])
+    declared = {row if seed == 0 else f"{row}#{seed}" for (row, seed), tests in floor.table_nets(table).items()
+                if tests}
+    assert declared == evaluated

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -37,6 +38,9 @@ from ...results import git_commit, hardware
 from . import floor, peak
 from .limits import e2e_snapshot
 
+#: A cached test posterior's file name (``vgglib.study.Study.posteriors``): test set size,
+#: method, Q in pixels, evaluation code version.
+POSTERIORS = re.compile(r"test(?P<n>\d+)-(?P<method>.+)-q(?P<q>\d+)-(?P<code>[0-9a-f]+)")
 #: The file in the run store that carries an unfinished end-to-end run from one piece to the next.
 STATE = "e2e-state.json"
 
@@ -126,13 +130,13 @@ def store_times(runs: Path) -> tuple[list[dict], list[dict]]:
         nets.append({"net": name, "epochs": done["epochs"], "train_s": steps,
                      "validation_s": max(done["wall_s"] - steps, 0.0)})
         events.append(((run / "done.json").stat().st_mtime, None, name))
-        events += [(f.stat().st_mtime, f.stem, name) for f in (run / "posteriors").glob("test-*.pt")]
+        events += [(f.stat().st_mtime, m, name) for f in (run / "posteriors").glob("test*.pt")
+                   if (m := POSTERIORS.fullmatch(f.stem))]
     evals = []
-    events.sort()
+    events.sort(key=lambda e: e[0])
     for (before, _, _), (at, what, name) in zip(events, events[1:]):
         if what is not None:
-            method, q = what.removeprefix("test-").rsplit("-q", 1)
-            evals.append({"net": name, "method": method, "q_px": int(q), "seconds": at - before})
+            evals.append({"net": name, "method": what["method"], "q_px": int(what["q"]), "seconds": at - before})
     return nets, evals
 
 

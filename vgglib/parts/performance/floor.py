@@ -23,13 +23,11 @@ from ...augment import Normalise
 from ...images import TensorImages
 from ...profiles import Profile
 from ...runs import Row
-from ..classification.run import JITTERED, TABLE3_ROWS, TABLE4_ROWS
+from ..classification.run import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
 from .steps import train_flops
 
 #: (train images before the validation hold-out, test images, image (channels, h, w)) per data set.
 DATASETS = {"fashion-mnist": (60_000, 10_000, (1, 28, 28)), "imagenet": (1_281_167, 50_000, (3, 375, 500))}
-#: The noise every classification table measures: A/256 trained with seeds 0 and 1 (run.noise).
-NOISE = ("A/256", (0, 1))
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,12 @@ def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
         else:
             for method in ("dense", "multi-crop"):
                 need(r, 0, method, evaluate.q_set(scale(r)))
-    row, seeds = NOISE
-    for s in seeds:
-        need(row, s, "dense", (evaluate.q_single(scale(row)),))
+    if table == "table3":
+        for r in SHALLOW_ROWS:
+            need(r, 0, "centre", (evaluate.q_single(scale(r)),))
+    for r in NOISE_ROWS:   # the seed noise every classification table measures (run.noise)
+        for seed in range(NOISE_SEEDS):
+            need(r, seed, "dense", (*evaluate.q_set(scale(r)), evaluate.q_single(scale(r))))
     return nets
 
 
