@@ -91,7 +91,12 @@ def test_bench_driver_figures_are_positive_and_consistent(tiny_report):
     for r in rows(report, "eval_cost"):
         assert r["dense_ms"] > 0 and r["multicrop_ms"] > 0 and r["macs_ratio"] > 1
     assert all(r["images_per_s_per_core"] > 0 for r in rows(report, "pipeline"))
-    assert all(r["cores_needed"] >= 1 for r in rows(report, "pipeline", 1))
+    paths = {(r["data path"], r["photos"]) for r in rows(report, "pipeline")}
+    for photos in ("500×375", "1000×750"):
+        assert {("CPU decode, train/", photos), ("CPU decode, pre-resized train-s512/", photos),
+                ("device decode (the CPU reads the files)", photos)} <= paths
+    cores = rows(report, "pipeline", 1)
+    assert len(cores) == len(paths) - 1 and all(v >= 1 for r in cores for k, v in r.items() if "images/s" in k)
     assert rows(report, "memory")[0]["peak_rss"] > 0
     for r in rows(report, "memory", 1):
         assert r["measured_per_image"] == pytest.approx(r["analytic_per_image"], rel=0.05)

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ...augment import Augmenter, BatchLoader
-from ...images import FolderImages, ImageSet
+from ...fastdata import preresize
+from ...images import FileImages, FolderImages, ImageSet
 from ...profiles import Profile
 from ...stats import Stats, compute_stats
 from .timing import median, seconds, section, table, threads
@@ -36,13 +37,14 @@ def photo(h: int, w: int, generator: torch.Generator) -> torch.Tensor:
     return out[0].clamp(0, 255).round().to(torch.uint8)
 
 
-def write_jpegs(root: Path, n: int, seed: int = 0, quality: int = 90) -> None:
-    """``n`` photo-like 500×375 JPEGs in two class folders under ``root`` (an ImageFolder tree)."""
+def write_jpegs(root: Path, n: int, seed: int = 0, quality: int = 90, photo_hw: tuple[int, int] = PHOTO_HW) -> None:
+    """``n`` photo-like JPEGs (500×375 unless ``photo_hw`` says otherwise) in two class folders
+    under ``root`` (an ImageFolder tree)."""
     g = torch.Generator().manual_seed(seed)
     for i in range(n):
         folder = root / f"class{i % 2}"
         folder.mkdir(parents=True, exist_ok=True)
-        rgb = photo(*PHOTO_HW, g).permute(1, 2, 0).numpy()
+        rgb = photo(*photo_hw, g).permute(1, 2, 0).numpy()
         Image.fromarray(np.ascontiguousarray(rgb)).save(folder / f"{i:05d}.jpg", quality=quality)
 
 
@@ -52,11 +54,6 @@ def loader_rate(loader: BatchLoader, batches: int, epoch: int) -> float:
         for _, _batch in zip(range(batches), loader.epoch(epoch)):
             pass
     return batches * loader.batch_size / seconds(run)
-
-
-def decode_rate(images: ImageSet) -> float:
-    """Images/s of decoding every image of a file-backed set (no augmentation)."""
-    return len(images) / seconds(lambda: images.load(range(len(images))))
 
 
 def gpu_decode_rate(images: FolderImages) -> float:
@@ -72,47 +69,67 @@ def gpu_decode_rate(images: FolderImages) -> float:
     return len(data) / seconds(run)
 
 
+def read_rate(images: FileImages) -> float:
+    """Images/s of reading every file's bytes: the CPU's share of the device decode path
+    (``decode = "device"``), where nvJPEG decodes and the augmentation runs on the GPU."""
+    return len(images) / seconds(lambda: [Path(f).read_bytes() for f in images.paths])
+
+
+#: The photo sizes item 5 measures (height, width): ILSVRC-2012's typical 500×375, and a larger
+#: one, 1000×750, where the one-off pre-resized copy (smallest side 512) has pixels to save.
+PHOTO_SIZES = {"500×375": PHOTO_HW, "1000×750": (750, 1000)}
+
+
 def section_5(p: Profile, train: ImageSet, stats: Stats, full: Profile, fmnist_batches: int, jpegs: int,
               repeats: int, gpu_speeds: dict[str, float]) -> dict:
-    """Item 5 of the report: pipeline rates on one thread, and the cores a GPU at each of
-    ``gpu_speeds`` (label → training images/s) needs to be fed from JPEGs."""
+    """Item 5 of the report: pipeline rates on one thread, for each data path of the full
+    profile (CPU decode from ``train/``, CPU decode from the pre-resized ``train-s512/``, device
+    decode), and the cores a GPU at each of ``gpu_speeds`` (label → training images/s) needs."""
     started = time.perf_counter()
     fm_loader = BatchLoader(train, Augmenter(p.crop, (p.scale(256), p.scale(512)), stats), p.batch, seed=0)
+    rows = [{"data path": f"Fashion-MNIST, {p.name} profile", "photos": f"{p.crop}-px crops",
+             "images_per_s_per_core": round(median([loader_rate(fm_loader, fmnist_batches, r)
+                                                    for r in range(repeats)]), 1)}]
+    gpu, sizes_kib = None, {}
     with tempfile.TemporaryDirectory() as tmp, threads(1):
-        write_jpegs(Path(tmp), jpegs)
-        folder = FolderImages(tmp)
-        jpeg_stats = compute_stats(folder, max_images=32)
-        augmenter = Augmenter(full.crop, (full.scale(256), full.scale(512)), jpeg_stats)
-        batch = min(32, len(folder))
-        jpeg_loader = BatchLoader(folder, augmenter, batch, seed=0)
-        rates: dict[str, list[float]] = {"fmnist": [], "decode": [], "jpeg": []}
-        for r in range(repeats):
-            rates["fmnist"].append(loader_rate(fm_loader, fmnist_batches, r))
-            rates["decode"].append(decode_rate(folder))
-            rates["jpeg"].append(loader_rate(jpeg_loader, len(jpeg_loader), r))
-        gpu = gpu_decode_rate(folder) if torch.cuda.is_available() else None
-        mean_bytes = sum(Path(f).stat().st_size for f in folder.paths) / len(folder)
-    rate = {k: median(v) for k, v in rates.items()}
-    stages = {"fmnist": f"Fashion-MNIST, {p.name} profile: BatchLoader + Augmenter (S in "
-                        f"[{p.scale(256)}, {p.scale(512)}], {p.crop} crop)",
-              "decode": "500×375 JPEG: decode only (FolderImages.load)",
-              "jpeg": f"500×375 JPEG: whole pipeline (decode, S in [{full.scale(256)}, {full.scale(512)}], "
-                      f"{full.crop} crop, flip, colour shift)"}
-    rows = [{"stage": stage, "images_per_s_per_core": round(rate[k], 1)} for k, stage in stages.items()]
-    cores = [{"gpu_training_speed": label, "images_per_s": round(ips, 1),
-              "cores_needed": math.ceil(ips / rate["jpeg"])} for label, ips in gpu_speeds.items()]
+        for label, hw in PHOTO_SIZES.items():
+            root = Path(tmp) / label
+            write_jpegs(root / "train", jpegs, photo_hw=hw)
+            preresize(root / "train", root / "train-s512", progress=False)
+            paths = {"CPU decode, train/": FolderImages(root / "train"),
+                     "CPU decode, pre-resized train-s512/": FolderImages(root / "train-s512")}
+            sizes_kib[label] = sum(Path(f).stat().st_size for f in paths["CPU decode, train/"].paths) / jpegs / 1024
+            jpeg_stats = compute_stats(paths["CPU decode, train/"], max_images=32)
+            augmenter = Augmenter(full.crop, (full.scale(256), full.scale(512)), jpeg_stats)
+            for name, folder in paths.items():
+                loader = BatchLoader(folder, augmenter, min(32, len(folder)), seed=0)
+                rows.append({"data path": name, "photos": label, "images_per_s_per_core": round(
+                    median([loader_rate(loader, len(loader), r) for r in range(repeats)]), 1)})
+            rows.append({"data path": "device decode (the CPU reads the files)", "photos": label,
+                         "images_per_s_per_core": round(median([read_rate(paths["CPU decode, train/"])
+                                                               for _ in range(repeats)]), 1)})
+            if torch.cuda.is_available() and gpu is None:
+                gpu = gpu_decode_rate(paths["CPU decode, train/"])
+    cores = [{"data path": r["data path"], "photos": r["photos"],
+              **{label: math.ceil(ips / r["images_per_s_per_core"]) for label, ips in gpu_speeds.items()}}
+             for r in rows[1:]]
     notes = [f"One thread (torch.set_num_threads(1)), in the driver's process; median of {repeats} repeats. "
-             f"{len(folder)} JPEGs of {PHOTO_HW[1]}×{PHOTO_HW[0]} photo-like noise at quality 90 "
-             f"({mean_bytes / 1024:.0f} KiB each on average; ILSVRC-2012's average is about 110 KiB), "
-             f"written to a temporary folder, so the page cache holds them: disk reads are not timed.",
-             "Cores needed = GPU training speed ÷ whole-pipeline images/s per core, assuming the work splits "
-             "evenly over DataLoader workers (BatchLoader(workers=N)).",
-             "GPU decoding: vgglib decodes on the CPU (vgglib.data.decode_file); torchvision's "
-             "decode_jpeg(list_of_bytes, device='cuda') (nvJPEG) is the route to move decoding off the CPU "
-             + (f"and decoded {gpu:.0f} images/s here." if gpu is not None else "(not measured: no CUDA here).")]
-    tables = [table("Pipeline throughput on one core", {"images_per_s_per_core": "images/s/core"}, rows),
-              table("CPU cores a GPU needs, fed from JPEGs", {"images_per_s": "images/s", "cores_needed": "cores"},
-                    cores)]
+             f"{jpegs} JPEGs of each size, photo-like noise at quality 90 ("
+             + ", ".join(f"{k}: {v:.0f} KiB" for k, v in sizes_kib.items())
+             + " on average; ILSVRC-2012's average is about 110 KiB), in a temporary folder, so the page "
+               "cache holds them: disk reads are not timed. Whole pipeline: decode, rescale to S in "
+             f"[{full.scale(256)}, {full.scale(512)}], {full.crop} crop, flip, colour shift.",
+             "The pre-resized copy is `python -m vgglib.fastdata train train-s512` (smallest side 512, the "
+             "largest S; a smaller image is copied byte for byte), chosen by the profile setting "
+             "train_folder; decode = \"device\" moves decoding and augmentation to the GPU (nvJPEG), leaving "
+             "the CPU to read files.",
+             "Cores needed = GPU training speed ÷ images/s per core, assuming the work splits evenly over "
+             "DataLoader workers (BatchLoader(workers=N)).",
+             "GPU decoding (nvJPEG, batched, bytes in memory): "
+             + (f"{gpu:.0f} images/s here." if gpu is not None else "not measured: no CUDA here.")]
+    tables = [table("Pipeline throughput on one core, per data path", {"images_per_s_per_core": "images/s/core"},
+                    rows),
+              table("CPU cores a GPU needs, per data path", {k: "cores" for k in gpu_speeds}, cores)]
     return section(5, "Data pipeline alone, per core",
-                   {"profile": p.name, "jpegs": len(folder), "repeats": repeats, "threads": 1,
+                   {"profile": p.name, "jpegs": jpegs, "repeats": repeats, "threads": 1,
                     "gpu_decode_images_per_s": None if gpu is None else round(gpu, 1)}, tables, notes, started)
