@@ -197,6 +197,25 @@ def test_batch_size_changes_nothing_and_bounds_the_loads(model):
     assert s.loads == [[0, 1], [2, 3], [4]]
 
 
+def test_dense_passes_hold_at_most_the_batch_in_crops_and_change_nothing(model):
+    """A dense pass of 16 windows per image (Q = 48: 4 × 4 windows closer than the net's
+    stride, each its own crop; two flips run apart) split into passes of at most 5 crops gives
+    the same posteriors."""
+    s = FakeSet(random_images(4, 40, 40, seed=16))
+    sizes = []
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    hook = first.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    try:
+        whole = ev.dense_posteriors(model, s, 48, NORM, batch_size=256)
+        assert sizes == [4 * 16, 4 * 16]               # one pass per flip: every window of every image
+        sizes.clear()
+        split = ev.dense_posteriors(model, s, 48, NORM, batch_size=5)
+    finally:
+        hook.remove()
+    assert max(sizes) == 5 and sum(sizes) == 2 * 4 * 16
+    torch.testing.assert_close(whole, split, atol=1e-5, rtol=0)
+
+
 def test_posteriors_are_distributions(model):
     imgs = random_images(3, 36, 44, seed=15)
     for method in ev.METHODS:

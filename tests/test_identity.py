@@ -38,10 +38,19 @@ def test_editing_the_augmentation_code_makes_a_new_run(package_copy):
 
 
 def test_posterior_caches_follow_the_evaluation_code(package_copy):
-    before = identity.evaluation_code_version()
+    before, key = identity.evaluation_code_version(), make_spec(Row("A", 256), PROFILE, "d", 0, None).key
+    features = package_copy / "features.py"
+    features.write_text(features.read_text() + "\nEXTRA = 1\n")
+    assert identity.evaluation_code_version() != before
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key     # features make no weights
+
+
+def test_the_validation_that_drives_the_schedule_is_training_code(package_copy):
+    """Dense evaluation decides when the learning rate drops, so editing it makes new runs."""
+    key = make_spec(Row("A", 256), PROFILE, "d", 0, None).key
     evaluate = package_copy / "evaluate.py"
     evaluate.write_text(evaluate.read_text() + "\nEXTRA = 1\n")
-    assert identity.evaluation_code_version() != before
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key != key
 
 
 def test_changed_data_never_reuses_a_run():

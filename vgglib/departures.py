@@ -65,7 +65,8 @@ REASONS = {
                       "make bench: the fast paths with their accuracy"),
     "workers": ("data-loading worker processes", "speed only; the batches are the same (seeded per step)",
                 "tests: the loader gives identical batches with any worker count"),
-    "eval_batch": ("evaluation batch size", "speed and memory only", "not applicable"),
+    "eval_batch": ("evaluation batch (images per load, crops per forward pass)", "speed and memory only",
+                   "tests: any batch gives the same posteriors"),
     "ckpt_every_steps": ("checkpoint interval", "how much work a kill can lose; resume is exact",
                          "tests: a SIGKILLed run resumes to identical weights"),
 }
@@ -88,8 +89,12 @@ READINGS = (
               "the crop is 7× smaller; five 2×2 poolings leave one position",
               "Table 8's page: the fc6–fc7-only regression claim is marked weak"),
     Departure("dense stride", "class-score map every 32 px at the 224-px crop",
-              "every crop/7 px (≈ 4.6 px at 32), rounded to whole pixels",
-              "keeps the paper's relative stride; whole pixels only", "tests: at a 224 crop it is the net's own map"),
+              "every crop/7 px (≈ 4.6 px at 32), rounded to whole pixels; windows closer than the net's "
+              "32-px stride are each run as a crop of their own",
+              "keeps the paper's relative stride; whole pixels only. A window run alone is zero-padded at its "
+              "border where the paper's whole-image pass sees the neighbouring pixels, and it costs one crop's "
+              "arithmetic (36 windows at the analogue of Q = 384)",
+              "tests: at a 224 crop it is the net's own map; the Performance page: its cost per image"),
     Departure("test set", "ILSVRC-2012 validation set (50K), test server for a few rows",
               "Fashion-MNIST's 10K test images", "the data set", "not applicable"),
 )

@@ -115,7 +115,8 @@ def window_offsets(size: int, crop: int) -> list[int]:
 
 
 def window_scores(model: nn.Module, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                  autocast: bool = False) -> tuple[torch.Tensor, list[int], list[int]]:
+                  autocast: bool = False,
+                  crops_per_pass: int | None = None) -> tuple[torch.Tensor, list[int], list[int]]:
     """Dense application of ``fn`` (default: the class-score map) to every window of
     :func:`window_offsets` of a (N, C, H, W) batch: (N, out, ny, nx) and the windows' corners.
 
@@ -123,7 +124,9 @@ def window_scores(model: nn.Module, x: torch.Tensor, fn: Callable[[torch.Tensor]
     one fully convolutional pass over the part of the image they cover (shift and stitch); the
     passes of equal size run as one batch.  With windows 32 pixels apart (a 224-pixel crop)
     that is a single pass; with windows closer than 32 pixels (small crops) each pass is one
-    crop."""
+    crop.  ``crops_per_pass`` caps one forward pass at that many crop-sized areas (a larger
+    input counts its area in crops): a speed setting only, since each input is computed on
+    its own; measured on the CPU, a few hundred crops per pass is fastest (caches)."""
     fn = fn or model.score_map
     c, (h, w) = model.crop, x.shape[-2:]
     ys, xs = window_offsets(h, c), window_offsets(w, c)
@@ -143,8 +146,10 @@ def window_scores(model: nn.Module, x: torch.Tensor, fn: Callable[[torch.Tensor]
     for (sy, sx), group in jobs.items():
         windows = torch.cat([x[..., ys[gy[0]]:ys[gy[0]] + sy * NATIVE_STRIDE + c,
                                xs[gx[0]]:xs[gx[0]] + sx * NATIVE_STRIDE + c] for gy, gx in group])
+        area = (sy * NATIVE_STRIDE + c) * (sx * NATIVE_STRIDE + c) / c ** 2
+        per_pass = len(windows) if crops_per_pass is None else max(1, int(crops_per_pass / area))
         with bf16_autocast(x.device, autocast):
-            maps = fn(windows).float().unflatten(0, (len(group), len(x)))
+            maps = torch.cat([fn(part).float() for part in windows.split(per_pass)]).unflatten(0, (len(group), len(x)))
         if out is None:
             out = maps.new_empty(len(x), maps.shape[2], len(ys), len(xs))
         for m, (gy, gx) in zip(maps, group):
@@ -161,14 +166,16 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
     net samples it every 32 pixels at its 224-pixel crop (:func:`window_scores`), spatially
     averaged (the paper's "sum-pooling", taken as a mean so the scores keep the crop's scale),
     then soft-maxed; with ``flip`` the posteriors of the image and its mirror image are
-    averaged.  Needs Q ≥ the net's crop size."""
+    averaged.  Needs Q ≥ the net's crop size.  ``batch_size`` images are loaded at once and
+    each forward pass holds at most ``batch_size`` crop-sized windows, as multi-crop's do."""
     if q < model.crop:
         raise ValueError(f"dense evaluation needs Q ≥ the crop size {model.crop}, got Q={q}; "
                          f"use multicrop_posteriors, which zero-pads")
     device = device_of(model)
 
     def posteriors(x: torch.Tensor) -> torch.Tensor:
-        return window_scores(model, x, autocast=autocast)[0].mean(dim=(2, 3)).softmax(dim=1)
+        scores, _, _ = window_scores(model, x, autocast=autocast, crops_per_pass=batch_size)
+        return scores.mean(dim=(2, 3)).softmax(dim=1)
 
     def per_batch(batch: torch.Tensor) -> torch.Tensor:
         x = _prepare(batch, q, normalise).to(device)

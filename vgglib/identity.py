@@ -16,12 +16,13 @@ import torch
 
 #: The package whose sources are hashed (a parameter, so a test can point it at an edited copy).
 PACKAGE = Path(__file__).resolve().parent
-#: The modules that determine a trained net's weights: the net, its data, its augmentation,
-#: the loop and the run store, and the localisers' boxes and canvases.
-TRAINING_SOURCES = ("arch.py", "lrn.py", "dropout.py", "augment.py", "data.py", "images.py", "stats.py", "train.py",
-                    "runs.py", "identity.py", "boxes.py", "box_data.py")
+#: The modules that determine a trained net's weights: the net, its data, its augmentation
+#: and the batches' route to the device, the loop and the run store, the validation that
+#: drives the learning-rate schedule (dense evaluation), and the localisers' boxes and canvases.
+TRAINING_SOURCES = ("arch.py", "lrn.py", "dropout.py", "augment.py", "data.py", "images.py", "stats.py",
+                    "fastdata.py", "train.py", "evaluate.py", "runs.py", "identity.py", "boxes.py", "box_data.py")
 #: What determines cached test posteriors and features beyond the weights.
-EVALUATION_SOURCES = ("evaluate.py", "features.py", "study.py")
+EVALUATION_SOURCES = ("features.py", "study.py")
 
 
 def _code_only(source: str) -> str:
