@@ -132,3 +132,12 @@ def test_a_commit_is_dirty_for_code_changes_not_for_results(tmp_path, monkeypatc
     assert not results.git_commit().endswith("+dirty")
     (tmp_path / "code.py").write_text("x = 2\n")
     assert results.git_commit().endswith("+dirty")
+
+
+def test_a_fine_tuning_cap_retrains_only_the_fine_tuned_nets():
+    """The learning rate and epoch cap are in a spec as resolved for its run, so changing the
+    fine-tuning cap keeps the key of a net trained from scratch and changes a fine-tuned one's."""
+    longer = PROFILE.with_(max_epochs_finetune=PROFILE.max_epochs_finetune + 1)
+    assert make_spec(Row("A", 256), longer, "d", 0, None).key == make_spec(Row("A", 256), PROFILE, "d", 0, None).key
+    assert make_spec(Row("D", 384), longer, "d", 0, "p").key != make_spec(Row("D", 384), PROFILE, "d", 0, "p").key
+    assert make_spec(Row("D", 384), longer, "d", 0, "p").max_epochs == PROFILE.max_epochs_finetune + 1

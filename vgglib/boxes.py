@@ -30,7 +30,7 @@ from .box_data import BoxSet, LocSplits
 from .data import Splits
 from .evaluate import batches, bf16_autocast, device_of, eval_mode, window_scores
 from .profiles import Profile, section
-from .runs import NOT_IN_KEY, RunSpec, RunStore
+from .runs import RunSpec, RunStore, key_settings
 from .train import Classification, train
 
 HEADS = ("SCR", "PCR")
@@ -183,7 +183,7 @@ class Localisation(Classification):
 def localiser_spec(row: str, head: str, tune: str, profile: Profile, data: LocSplits, seed: int,
                    parent_key: str, copied: tuple[str, ...], epochs: int) -> RunSpec:
     """Everything that determines a localisation net, for the run store (row e.g. ``D/384``)."""
-    settings = {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY}
+    settings = key_settings(profile)
     settings.update(task="localisation", head=head, tune=tune, S=int(row.split("/")[1]))
     return RunSpec(row=f"{row}:loc-{head}-{tune}", profile=profile.name, settings=settings,
                    dataset=data.name, seed=seed, parent=parent_key, copy=copied,

@@ -21,6 +21,15 @@ from .stats import Stats, cached_stats
 #: pre-resized folder and device decoding change pixels by resampling and decoder rounding only).
 NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "train_folder", "decode", "dataset", "val_size",
               "train_limit", "test_limit")
+#: Profile fields a spec holds as resolved for its run (``RunSpec.lr``, ``RunSpec.max_epochs``: a
+#: fine-tune's or a net trained from scratch), so changing one kind's cap retrains only that kind.
+RESOLVED = ("lr", "lr_finetune", "max_epochs", "max_epochs_finetune")
+
+
+def key_settings(profile: Profile) -> dict:
+    """The profile fields that are part of every run key: all but the speed settings and the
+    ones a spec resolves for its own run."""
+    return {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY + RESOLVED}
 #: Paper §3.1, as data: a row's parent and the layers it takes from it ("all" = every layer).
 #: A and A-LRN start from random init; B–E from A's first four convs and three FCs.  The
 #: §4.1 shallow net (8 weight layers, shallower than A) starts from random init like A: the
@@ -106,7 +115,7 @@ class RunSpec:
 
 def make_spec(row: Row, profile: Profile, dataset: str, seed: int, parent_key: str | None) -> RunSpec:
     """The spec of one row at one profile; ``parent_key`` is the parent run's key (or None)."""
-    settings = {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY}
+    settings = key_settings(profile)
     if row.init != "chain":
         settings["init"] = row.init
     _, copy = row.parent()
