@@ -32,6 +32,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from ...files import write_json
 from ...identity import evaluation_code_version
 from ...profiles import get_profile
 from ...results import git_commit, hardware
@@ -95,12 +96,12 @@ def run_stages(stages: list[tuple[str, str]], runs: Path, state: dict, save_ever
             raise SystemExit(f"stage {name!r} failed (exit {rc}): {command}\n"
                              f"its time so far is kept in {state_file}; the same command continues")
         state["done"].append(name)
-        state_file.write_text(json.dumps(state, indent=1) + "\n")
+        write_json(state_file, state)  # atomic: a kill mid-write keeps the last state
 
 
 def _save(state: dict, state_file: Path, name: str, before: float, started: float) -> None:
     state["stages_s"][name] = before + time.perf_counter() - started
-    state_file.write_text(json.dumps(state, indent=1) + "\n")
+    write_json(state_file, state)  # atomic: a kill mid-write keeps the last state
 
 
 def _wait(child: subprocess.Popen, seconds: float) -> int | None:
