@@ -211,3 +211,30 @@ def test_one_reproduce_all_leaves_no_record_stale(smoke_results, smoke_env):
     assert {"A/256", "D/256", "D/256#1", "D/256-512#2"} <= set(runs)
     assert all((smoke_env["runs"] / r / "done.json").exists() for r in runs.values())
     assert all(retrained_since(name, results) == [] for name in results.names())
+
+
+def test_the_grown_fusion_shows_which_member_pulls_the_average_down():
+    """Two nets wrong on different images fuse to no error; a third, wrong everywhere, takes
+    the fusion of all three to half wrong: the measurement, its sentence and its figure say so."""
+    import torch
+
+    from vgglib.parts.classification import figures as cls_figures
+    from vgglib.parts.classification.run import grown_fusion
+
+    labels = torch.tensor([0, 0, 1, 1])
+    posts = {"a": torch.tensor([[.9, .1], [.9, .1], [.1, .9], [.6, .4]]),
+             "b": torch.tensor([[.9, .1], [.9, .1], [.6, .4], [.1, .9]]),
+             "c": torch.tensor([[0., 1.], [0., 1.], [1., 0.], [1., 0.]])}
+    singles = {"a": {"top1": 25.0}, "b": {"top1": 25.0}, "c": {"top1": 100.0}}
+    grown = grown_fusion(labels, posts, singles)
+    assert [g["fused"] for g in grown] == [25.0, 0.0, 50.0]
+    record = {"growing": grown}
+    assert cls_report.growing_sentence(record) == (
+        "Fused best first, the submission's nets reach their lowest top-1 error, 0.00%, with the 2 best "
+        "(a alone: 25.00%); adding c (100.00% alone) takes the fusion of all 3 to 50.00%. Averaging "
+        "posteriors with nets that are much worse alone pulls the fusion towards them.")
+    assert list(cls_report.growing_frame(record)["error of the fusion"]) == [25.0, 0.0, 50.0]
+    (ax,) = cls_figures.table6_growing(record).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["+ a", "+ b", "+ c"]
+    assert list(ax.lines[0].get_ydata()) == [25.0, 0.0, 50.0]
+    assert cls_report.growing_sentence({"growing": grown[:2]}).endswith("every net added helps.")

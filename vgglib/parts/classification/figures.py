@@ -125,6 +125,20 @@ def table6_fusions(result6: dict) -> Figure:
     return fig
 
 
+def table6_growing(result6: dict) -> Figure:
+    """The submission's fusion grown best net first: the fusion's top-1 error after each net
+    joins (line) and that net's error alone (dots)."""
+    grown = result6["growing"]
+    fig, ax = _figure(7, 3.2)
+    x = range(1, len(grown) + 1)
+    ax.plot(x, [g["fused"] for g in grown], marker="o", color=OURS, label="fusion of the nets so far")
+    ax.scatter(x, [g["single"] for g in grown], color="black", zorder=3, label="the net added, alone")
+    ax.set_xticks(list(x), [f"+ {g['net']}" for g in grown], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("top-1 error (%), ours (Fashion-MNIST)")
+    ax.legend(fontsize=8)
+    return fig
+
+
 def table7_rows(result5: dict, result6: dict) -> tuple[dict[str, float], dict[str, float]]:
     """Our two systems (best single net, best fusion) and the paper's Table 7, top-1 val error."""
     singles = {f"{row}, {METHOD_NAMES[m]}": ms[m]["top1"] for row, ms in result5["rows"].items() for m in METHODS5}

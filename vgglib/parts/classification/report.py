@@ -270,6 +270,27 @@ def table6_frame(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def growing_frame(result6: dict) -> pd.DataFrame:
+    """The submission's fusion grown one net at a time, best single net first (top-1 %)."""
+    return pd.DataFrame([{"nets fused": k, "net added": g["net"], "its error alone": g["single"],
+                          "error of the fusion": g["fused"]} for k, g in enumerate(result6["growing"], 1)])
+
+
+def growing_sentence(result6: dict) -> str:
+    """What the grown fusion measures, in one sentence of numbers from the record: the size
+    of the best fusion, and the members after it with their errors alone."""
+    grown = result6["growing"]
+    k = min(range(len(grown)), key=lambda i: grown[i]["fused"])
+    best, first = grown[k], grown[0]
+    text = (f"Fused best first, the submission's nets reach their lowest top-1 error, {best['fused']:.2f}%, "
+            f"with the {k + 1} best ({first['net']} alone: {first['single']:.2f}%)")
+    if k + 1 == len(grown):
+        return text + ": every net added helps."
+    later = ", ".join(f"{g['net']} ({g['single']:.2f}% alone)" for g in grown[k + 1:])
+    return (text + f"; adding {later} takes the fusion of all {len(grown)} to {grown[-1]['fused']:.2f}%. "
+            "Averaging posteriors with nets that are much worse alone pulls the fusion towards them.")
+
+
 def table7_frame(result5: dict, result6: dict, profile: str) -> pd.DataFrame:
     """Table 7: the paper's state-of-the-art table with our best single net and best fusion
     added, marked as results on another data set at another scale."""
