@@ -238,3 +238,29 @@ def test_the_grown_fusion_shows_which_member_pulls_the_average_down():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["+ a", "+ b", "+ c"]
     assert list(ax.lines[0].get_ydata()) == [25.0, 0.0, 50.0]
     assert cls_report.growing_sentence({"growing": grown[:2]}).endswith("every net added helps.")
+
+
+def test_localisation_sentences_split_the_error_into_boxes_and_classes():
+    """Dense against the central crop: the error given the true class is the boxes' own; the
+    rest is the images whose true class is not among the top five.  Fusion: each member's."""
+    from vgglib.parts.localisation import report as loc_report
+
+    def row(top5: float, gt: float, boxes: float) -> dict:
+        return {"top5": top5, "gt_class": gt, "boxes_per_image": boxes}
+
+    r9 = {"rows": {"256/256": row(52.7, 48.5, 4.0), "384/352,384": row(27.65, 16.6, 61.0),
+                   "384/384": row(26.95, 15.7, 36.0), "fusion 256/256 + 384/352,384": row(27.9, 16.95, 65.0)},
+          "centre_crop_error": 23.9, "classification": {"top1": 60.0, "top5": 16.05}}
+    assert loc_report.dense_sentence(r9) == (
+        "Given the true class, as the central crop is, the dense boxes at S = 384 err on 15.70% of the test "
+        "images against the central crop's 23.90%: the dense boxes are the better ones. With the top-5 "
+        "classes of the classification system instead they err on 26.95%: the 11.25 points between are "
+        "images boxed right for their true class when it is given, but whose true class is not among the five "
+        "(the system's top-5 classification error is 16.05%).")
+    r9["rows"]["384/384"]["gt_class"] = 30.0
+    assert "the dense boxes themselves are no better" in loc_report.dense_sentence(r9)
+    assert loc_report.fusion_sentence(r9) == (
+        "The fusion pools the boxes of its members before the merge (256/256: 52.70% top-5, 48.50% given the "
+        "true class, 4 boxes per image; 384/352,384: 27.65% top-5, 16.60% given the true class, 61 boxes per "
+        "image): the weaker member errs 25.05 points more than the stronger alone, and the fusion errs on "
+        "27.90% (top-5) and 16.95% given the true class.")
