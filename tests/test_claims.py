@@ -264,3 +264,20 @@ def test_localisation_sentences_split_the_error_into_boxes_and_classes():
         "true class, 4 boxes per image; 384/352,384: 27.65% top-5, 16.60% given the true class, 61 boxes per "
         "image): the weaker member errs 25.05 points more than the stronger alone, and the fusion errs on "
         "27.90% (top-5) and 16.95% given the true class.")
+
+
+def test_transfer_measurements_name_the_source_errors_and_each_scale():
+    """Beside E ≥ D: each net's error on the task it learned; beside the aggregation claims:
+    the fused descriptor at each scale alone, then averaged and stacked (from the record)."""
+    from vgglib.parts.transfer import report as transfer_report
+
+    record = {"nets": {"D": "D/256-512", "E": "E/256-512"}, "source_top1": {"D": 8.1, "E": 8.6},
+              "targets": {"voc": {"kind": "voc", "label": "VOC-style",
+                                  "per_scale": [{"Q_px": 37, "score": 50.0}, {"Q_px": 55, "score": 58.5}],
+                                  "rows": {"D&E": {"average": {"mAP": 55.0}, "stack": {"mAP": 60.0}}}}}}
+    assert transfer_report.source_sentence(record) == (
+        "On the task the features were learned on, D/256-512 errs on 8.10% and E/256-512 on 8.60% of the test "
+        "images (top-1, multi-scale dense, as Table 4): E is the worse of the two before any transfer.")
+    frame = transfer_report.per_scale_frame(record)
+    assert list(frame["descriptor"]) == ["Q = 37 px alone", "Q = 55 px alone", "all Q averaged", "all Q stacked"]
+    assert list(frame["score"]) == [50.0, 58.5, 55.0, 60.0]

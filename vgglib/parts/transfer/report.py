@@ -57,6 +57,30 @@ def aggregation_frame(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def per_scale_frame(result: dict) -> pd.DataFrame:
+    """D & E's descriptor at each test scale alone beside all scales averaged and stacked, per
+    target: how different the scales' information is, which stacking keeps and averaging mixes."""
+    rows = []
+    for t in result["targets"].values():
+        measure = "mAP (%)" if t["kind"] == "voc" else "mean class recall (%)"
+        rows += [{"target": t["label"], "measure": measure, "descriptor": f"Q = {s['Q_px']} px alone",
+                  "score": round(s["score"], 2)} for s in t["per_scale"]]
+        rows += [{"target": t["label"], "measure": measure, "descriptor": f"all Q {how}",
+                  "score": _score(t["rows"][FUSION][key])}
+                 for how, key in (("averaged", "average"), ("stacked", "stack"))]
+    return pd.DataFrame(rows)
+
+
+def source_sentence(result: dict) -> str:
+    """How good the transferred nets are on the task they were trained for (Table 4's protocol,
+    multi-scale dense top-1), the measurement beside the claim E ≥ D."""
+    nets, s = result["nets"], result["source_top1"]
+    verdict = ("E is the better of the two there" if s["E"] < s["D"] else
+               "E is the worse of the two before any transfer" if s["E"] > s["D"] else "the two are level there")
+    return (f"On the task the features were learned on, {nets['D']} errs on {s['D']:.2f}% and {nets['E']} on "
+            f"{s['E']:.2f}% of the test images (top-1, multi-scale dense, as Table 4): {verdict}.")
+
+
 #: Each Table 11 claim: its direction, and the pair of Table 11 rows that gives the paper's side
 #: (None where the paper states it in words only).
 CLAIMS11 = {"E ≥ D": ("no worse", ("E", "D")),

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ... import evaluate
 from ...features import (
     AGGREGATIONS,
     C_GRID,
@@ -20,7 +21,7 @@ from ...features import (
     stacked,
     voc_protocol,
 )
-from ...study import Study
+from ...study import Study, scale_of
 from ...targets import (
     BoxCrops,
     Target,
@@ -125,9 +126,24 @@ def _evaluate_target(study: Study, target: Target, nets: dict[str, list[Extracto
     out = {"kind": target.kind, "column": target.column, "label": target.meta["label"], "aggregation": main,
            "Q": list(qs), "Q_px": px, "rows": rows, "claims": claims, "data": target.meta,
            "features_s": round(t1 - t0, 1), "svm_s": round(time.time() - t1, 1)}
+    out["per_scale"] = per_scale(target, nets[FUSION], px, splits if target.kind == "caltech" else None)
     if target.kind == "caltech":
         test = splits[0]["test"]
         out["embedding"] = _embedding(feats[(FUSION, "stack")][test], target.labels[test])
+    return out
+
+
+def per_scale(target: Target, extractors: list[Extractor], px: list[int],
+              splits: list[dict[str, torch.Tensor]] | None = None) -> list[dict]:
+    """The fused descriptor at each test scale alone (Q in pixels, and its mAP, or its mean class
+    recall on Caltech's ``splits``): whether the scales carry different information, which is what
+    stacking can use and averaging blurs (the measurement beside the aggregation claims).
+    Each scale's descriptors are the cached ones, so this costs SVMs only."""
+    out = []
+    for q in px:
+        x = describe(extractors, target.images, target.name, [q], "average")
+        out.append({"Q_px": q, "score": voc_protocol(x, target.labels, target.parts)[0]["mAP"] if splits is None
+                    else caltech_protocol(x, target.labels, splits)["mean"]})
     return out
 
 
@@ -138,7 +154,8 @@ def table11(study: Study, root: str | Path | None = None) -> dict:
     ex = extractors(study)
     nets = {"D": [ex["D"]], "E": [ex["E"]], FUSION: [ex["D"], ex["E"]]}
     targets = {t.name: _evaluate_target(study, t, nets) for t in table11_targets(study, root)}
-    return {"targets": targets, "nets": NETS, "c_grid": list(C_GRID),
+    source = {n: study.scores([row], "dense", list(evaluate.q_set(scale_of(row))))["top1"] for n, row in NETS.items()}
+    return {"targets": targets, "nets": NETS, "c_grid": list(C_GRID), "source_top1": source,
             "provenance": study.record(started, transfer_images={n: t["data"]["images"] for n, t in targets.items()})}
 
 
