@@ -238,6 +238,8 @@ def test_the_grown_fusion_shows_which_member_pulls_the_average_down():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["+ a", "+ b", "+ c"]
     assert list(ax.lines[0].get_ydata()) == [25.0, 0.0, 50.0]
     assert cls_report.growing_sentence({"growing": grown[:2]}).endswith("every net added helps.")
+    assert "0.00%, with the best net alone (b alone: 0.00%); adding a (25.00% alone)" in cls_report.growing_sentence(
+        {"growing": [{"net": "b", "single": 0.0, "fused": 0.0}, {"net": "a", "single": 25.0, "fused": 5.0}]})
 
 
 def test_localisation_sentences_split_the_error_into_boxes_and_classes():

@@ -282,8 +282,9 @@ def growing_sentence(result6: dict) -> str:
     grown = result6["growing"]
     k = min(range(len(grown)), key=lambda i: grown[i]["fused"])
     best, first = grown[k], grown[0]
+    members = f"the {k + 1} best" if k else "the best net alone"
     text = (f"Fused best first, the submission's nets reach their lowest top-1 error, {best['fused']:.2f}%, "
-            f"with the {k + 1} best ({first['net']} alone: {first['single']:.2f}%)")
+            f"with {members} ({first['net']} alone: {first['single']:.2f}%)")
     if k + 1 == len(grown):
         return text + ": every net added helps."
     later = ", ".join(f"{g['net']} ({g['single']:.2f}% alone)" for g in grown[k + 1:])
