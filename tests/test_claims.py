@@ -1,5 +1,6 @@
 """Claims as data: one three-way verdict, every claim encoded as the paper states it, and
 every committed result rendered through the report code exactly as committed."""
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -283,3 +284,40 @@ def test_transfer_measurements_name_the_source_errors_and_each_scale():
     frame = transfer_report.per_scale_frame(record)
     assert list(frame["descriptor"]) == ["Q = 37 px alone", "Q = 55 px alone", "all Q averaged", "all Q stacked"]
     assert list(frame["score"]) == [50.0, 58.5, 55.0, 60.0]
+
+
+def test_a_table_computed_in_pieces_records_the_time_of_every_piece(tmp_path, monkeypatch):
+    """A reproduce stopped mid-table books its time in the run store's ledger; the run that
+    completes the table adds it to the record's wall time and counts the pieces; a SIGTERM
+    to ``python -m vgglib reproduce`` unwinds the same way."""
+    import signal
+    import time
+
+    from vgglib import data, reproduce
+    from vgglib.__main__ import _stopped
+    from vgglib.parts import Table
+
+    calls = []
+
+    def compute(study):
+        calls.append(study)
+        time.sleep(0.3)
+        if len(calls) == 1:
+            _stopped(signal.SIGTERM, None)      # what the CLI's handler raises on SIGTERM
+        return {"provenance": {"profile": "smoke", "wall_s": 0.1}}
+
+    monkeypatch.setattr(reproduce, "table", lambda name: Table(name, "classification", "t", "p", compute))
+    monkeypatch.setattr(data, "profile_splits", lambda p, root: data.synthetic())
+    runs, out = tmp_path / "runs", tmp_path / "results"
+    with pytest.raises(SystemExit) as stop:
+        reproduce.reproduce("fake", "smoke", results_root=out, runs=runs, progress=False)
+    assert stop.value.code == 128 + signal.SIGTERM
+    ledger = runs / reproduce.LEDGER
+    (seconds, pieces), = json.loads(ledger.read_text()).values()
+    assert seconds >= 0.3 and pieces == 1
+    prov = reproduce.reproduce("fake", "smoke", results_root=out, runs=runs, progress=False)["provenance"]
+    assert prov["pieces"] == 2 and prov["wall_s"] == round(0.1 + seconds, 1)
+    assert json.loads(ledger.read_text()) == {}
+    assert "over 2 runs of the command" in provenance_line({**prov, "hardware": "h", "commit": "c", "date": "d"})
+    again = reproduce.reproduce("fake", "smoke", results_root=out, runs=runs, progress=False)["provenance"]
+    assert "pieces" not in again and again["wall_s"] == 0.1

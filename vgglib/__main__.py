@@ -5,6 +5,7 @@ and a non-zero exit status; ``--debug`` shows the traceback as well."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from .profiles import get_profile, parse_field, profiles
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> None:
         from .reproduce import reproduce, tables
 
         names = list(tables()) if args.tables == ["all"] else args.tables
+        signal.signal(signal.SIGTERM, _stopped)     # a SIGTERM unwinds like Ctrl-C: the time is booked
         for name in names:
             reproduce(name, args.profile, args.data, args.results, args.runs, args.seed, args.transfer,
                       progress=not args.quiet, overrides=overrides(args))
@@ -100,6 +102,10 @@ def run(args: argparse.Namespace) -> None:
         model, run = ensure(args.row, profile, RunStore(args.runs), splits, args.seed,
                             progress=not args.quiet)
         print(f"trained {args.row}: {run}")
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def overrides(args: argparse.Namespace) -> dict:

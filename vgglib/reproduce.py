@@ -5,12 +5,14 @@ A table that reads other tables' records (Table 7 reads 5 and 6, Table 10 reads 
 computed first when their files are missing, and never embeds copies of them."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from . import claims as claim_model
+from .files import write_json
 from .parts import PARTS, Table, part, tables
 from .profiles import get_profile
 from .results import ResultSet, results_dir, save_result
@@ -45,10 +47,20 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
         from .data import profile_splits
         from .study import Study
 
-        study = Study(p, RunStore(runs), profile_splits(p, data_root), seed, progress=progress)
-        kw = {"root": transfer_root} if entry.transfer_root else {}
-        record = entry.compute(study, **needs, **kw)
+        store = RunStore(runs)
+        ledger, key = store.root / LEDGER, f"{p.name}/{p.dataset}/{name}"
+        try:
+            study = Study(p, store, profile_splits(p, data_root), seed, progress=progress)
+            kw = {"root": transfer_root} if entry.transfer_root else {}
+            record = entry.compute(study, **needs, **kw)
+        except BaseException:       # stopped (Ctrl-C, SIGTERM) or failed: its time waits for the rerun
+            book_time(ledger, key, time.time() - started)
+            raise
+        earlier, pieces = take_time(ledger, key)
         record["provenance"]["runs"] = runs_used(study)
+        if pieces:
+            record["provenance"]["wall_s"] = round(record["provenance"]["wall_s"] + earlier, 1)
+            record["provenance"]["pieces"] = pieces + 1
     else:
         record = entry.compute(p)
     save_result(name, record, out)
@@ -56,6 +68,30 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
     if progress:
         print(f"{name}: {out / (name + '.json')} in {(time.time() - started) / 60:.1f} min")
     return record
+
+
+#: The run store's ledger of time spent on tables whose computation was stopped before its
+#: record was written: the run that completes the table adds it, so a table computed in
+#: pieces (a run store resumes) records the wall time of all of them.
+LEDGER = "reproduce-time.json"
+
+
+def book_time(ledger: Path, key: str, seconds: float) -> None:
+    """Add a stopped piece's ``seconds`` to ``key``'s entry in the ledger."""
+    entries = json.loads(ledger.read_text()) if ledger.exists() else {}
+    s, n = entries.get(key, (0.0, 0))
+    entries[key] = (round(s + seconds, 1), n + 1)
+    write_json(ledger, entries)
+
+
+def take_time(ledger: Path, key: str) -> tuple[float, int]:
+    """The seconds and number of stopped pieces booked for ``key``, removed from the ledger."""
+    entries = json.loads(ledger.read_text()) if ledger.exists() else {}
+    if key not in entries:
+        return 0.0, 0
+    s, n = entries.pop(key)
+    write_json(ledger, entries)
+    return s, n
 
 
 def runs_used(study) -> dict[str, str]:

@@ -151,6 +151,8 @@ def provenance_line(prov: dict, uses: dict[str, dict] | None = None, retrained: 
             f"`{prov['commit']}` on {prov['date']}" + (f" (torch {prov['torch']})" if "torch" in prov else ""))
     if "wall_s" in prov:
         line += f", in {prov['wall_s'] / 60:.1f} minutes"
+        if prov.get("pieces", 1) > 1:
+            line += f" over {prov['pieces']} runs of the command (stopped and resumed)"
     if prov.get("nets"):
         n = prov["nets"]
         line += (f"; its {n} {'net' if n == 1 else 'nets'} took "
