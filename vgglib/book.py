@@ -126,6 +126,7 @@ def build(book: Path, profile: str = "quick", results: str | Path | None = None,
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m vgglib.book``: execute the notebooks at a profile and build the book."""
     ap = argparse.ArgumentParser(prog="python -m vgglib.book", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--results", default=None, help="the records' folder (default results/<profile>)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +18,9 @@ from .parts import PARTS, Table, part, tables
 from .profiles import get_profile
 from .results import ResultSet, results_dir, save_result
 from .runs import RunStore
+
+if TYPE_CHECKING:
+    from .study import Study
 
 
 def table(name: str) -> Table:
@@ -94,7 +98,7 @@ def take_time(ledger: Path, key: str) -> tuple[float, int]:
     return s, n
 
 
-def runs_used(study) -> dict[str, str]:
+def runs_used(study: Study) -> dict[str, str]:
     """The run (directory name: row, profile and key) of every classification net a study
     loaded, named as its record's ``training`` names them: what :func:`vgglib.results.retrained_since`
     compares across records to find the stale ones."""

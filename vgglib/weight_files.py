@@ -15,6 +15,7 @@ from torch import nn
 from .arch import from_torchvision, load_weights, weights_metadata
 from .augment import TORCHVISION_NORMALISE, Normalise
 from .evaluate import errors, evaluate, multi_scale
+from .images import ImageSet
 
 #: The paper's smallest test scale: Q below the 224-pixel crop is never meant.
 MIN_Q = 224
@@ -67,7 +68,7 @@ def load_for_evaluation(path: str | Path, fmt: str | None = None
     raise ValueError(f"unknown weight format {fmt!r}; valid: vgglib, torchvision")
 
 
-def mapped_labels(images, classes: list[str] | None, outputs: int, path: Path) -> torch.Tensor:
+def mapped_labels(images: ImageSet, classes: list[str] | None, outputs: int, path: Path) -> torch.Tensor:
     """The images' labels as the net's output indices, matched by class name; a file without
     names (torchvision's) needs the same number of classes, in sorted order."""
     if classes is None:
@@ -97,7 +98,7 @@ def paper_scales(qs: Sequence[int], crop: int) -> list[int]:
     return [round(q * crop / 224) for q in qs]
 
 
-def evaluate_weights(path: str | Path, images, method: str, qs: Sequence[int], fmt: str | None = None,
+def evaluate_weights(path: str | Path, images: ImageSet, method: str, qs: Sequence[int], fmt: str | None = None,
                      batch_size: int = 16, progress: bool = True) -> dict:
     """Top-1/top-5 error of a weight file at each paper-unit Q and averaged over all Q (the
     paper's multi-scale protocol when ``qs`` has three scales)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from IPython.display import Image, Markdown
+from matplotlib.figure import Figure
 from myst_nb import glue
 
 from ..claims import FAILS, HOLDS, INCONCLUSIVE, tally
@@ -30,7 +31,7 @@ def glue_tally(claims: list, prefix: str = "") -> dict[str, int]:
     return counts
 
 
-def png(fig) -> Image:
+def png(fig: Figure) -> Image:
     """A matplotlib figure as a PNG image output (what ``glue`` stores and the book shows),
     independent of the kernel's matplotlib backend."""
     buf = io.BytesIO()
@@ -38,7 +39,7 @@ def png(fig) -> Image:
     return Image(buf.getvalue(), format="png")
 
 
-def glue_figure(key: str, fig) -> None:
+def glue_figure(key: str, fig: Figure) -> None:
     """Glue a figure for a ``{glue:figure}`` directive (numbered, captioned)."""
     glue(key, png(fig), display=False)
 
@@ -52,7 +53,7 @@ def downloads(stems: list[str]) -> str:
     return "\n".join(f"- {{download}}`{stem}.csv <{DATA}/csv/{stem}.csv>`" for stem in stems)
 
 
-def glue_downloads(records, key: str = "downloads") -> str:
+def glue_downloads(records: ResultSet, key: str = "downloads") -> str:
     """Glue the download list of every table whose records exist (``{glue:md}`` as MyST)."""
     from ..reproduce import all_frames
 

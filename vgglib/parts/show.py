@@ -25,7 +25,7 @@ class Raw(str):
 WIDE = 5
 
 
-def cell(value, decimals: int = 2) -> str:
+def cell(value: object, decimals: int = 2) -> str:
     """One value as the book prints it (plain text, not yet escaped)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING

@@ -1,6 +1,7 @@
 """Figures and checks of §2, computed from the code (no training, no data)."""
 from __future__ import annotations
 
+import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
@@ -10,7 +11,7 @@ from ...profiles import get_profile
 CONFIGS = ("A", "B", "C", "D", "E")
 
 
-def params_and_cost(table2, macs, profile: str) -> Figure:
+def params_and_cost(table2: pd.DataFrame, macs: pd.DataFrame, profile: str) -> Figure:
     """Parameters at full size (counted, and the paper's) and multiply-adds per crop, at the
     paper's size and at a profile's, each on its own axis."""
     p = get_profile(profile)

@@ -3,6 +3,8 @@ are re-read from the data set; the boxes come from the record), Table 9 beside t
 separate axes, and Table 10 with our best row named by its record key."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from matplotlib.figure import Figure
 
@@ -17,7 +19,8 @@ TABLE8_COLOURS = {"FC1+FC2/SCR": "#4c72b0", "FC1+FC2/PCR": "#dd8452", "all/PCR":
 TABLE9_SHOWN = {"384/384": "#dd8452", "fusion 256/256 + 384/352,384": "#c44e52"}
 
 
-def test_images(result: dict, profile: str, data_root=None) -> tuple[torch.Tensor, list[str], list[str]]:
+def test_images(result: dict, profile: str,
+                data_root: str | Path | None = None) -> tuple[torch.Tensor, list[str], list[str]]:
     """The test images a record's ``samples`` name, their true class names, and the class
     names of the data set."""
     from ...box_data import loc_test_set

@@ -1,6 +1,8 @@
 """Figures of §3.1: the augmented training input and the init chain's learning curves."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from matplotlib.figure import Figure
 
 from ...profiles import get_profile
@@ -31,7 +33,7 @@ def curves(result: dict) -> Figure:
     return fig
 
 
-def augmentation(profile: str, seed: int = 0, n: int = 6, data_root=None) -> Figure:
+def augmentation(profile: str, seed: int = 0, n: int = 6, data_root: str | Path | None = None) -> Figure:
     """Training crops at the profile's analogues of S = 256, 384 and [256, 512] (rescale, crop,
     flip, colour shift), shown before the mean is subtracted.  Reads the first training images."""
     from ...augment import Augmenter, Normalise, seeded_generator
