@@ -123,3 +123,29 @@ def test_claims_page_comes_first_with_the_tally_and_every_claim(executed_book, s
     missing = [i for i in claims["id"] if i.replace("&", "&amp;") not in page and i not in text]
     assert not missing, f"claims not on the page: {missing}"
     assert (html / "_downloads").is_dir() and list((html / "_downloads").rglob("claims.csv"))
+
+
+#: Percentages a page's prose may state without glue: not results, nor the paper's numbers,
+#: but how something was built (the canvases' item sizes) or history (the old one-window pass).
+DESCRIBED = {("table4_multi_scale", "58 %"), ("table4_multi_scale", "85 %")}
+
+
+def test_no_number_in_prose_is_typed_in():
+    """Every percentage in a page's text is pasted by ``glue`` from a computation or from
+    ``vgglib.paper``, so neither our numbers nor the paper's can be mistyped or go stale."""
+    typed = []
+    for md in NOTEBOOKS:
+        prose = re.sub(r"```.*?```", "", md.read_text(), flags=re.S)   # code cells
+        prose = re.sub(r"\{glue:[a-z]+\}`[^`]*`", "", prose)           # glued values
+        typed += [(md.stem, m.group()) for m in re.finditer(r"\d+(?:\.\d+)?\s?%", prose)
+                  if (md.stem, m.group()) not in DESCRIBED]
+    assert not typed
+
+
+def test_the_papers_quoted_numbers_come_from_vgglib_paper(executed_book):
+    from vgglib import paper
+
+    page = (executed_book / "_build" / "html" / "_nb" / "table12_action.html").read_text()
+    image, box = paper.TABLE12["VGG D&E, image only"], paper.TABLE12["VGG D&E, image and bounding box"]
+    assert re.search(rf"image alone gives\s*(<[^>]+>\s*)*{image:.1f}(<[^>]+>\s*)*%", page)
+    assert re.search(rf"adding the box,\s*(<[^>]+>\s*)*{box:.1f}", page)

@@ -31,6 +31,15 @@ def glue_tally(claims: list, prefix: str = "") -> dict[str, int]:
     return counts
 
 
+def glue_paper(**numbers: float) -> dict[str, float]:
+    """Glue numbers that a page's prose quotes from the paper, read from :mod:`vgglib.paper`
+    (keys ``paper_<name>``, pasted with ``{glue:text}`paper_<name>:.1f```), so that the paper's
+    numbers too are written in one place and never retyped into text."""
+    for name, value in numbers.items():
+        glue(f"paper_{name}", value, display=False)
+    return numbers
+
+
 def png(fig: Figure) -> Image:
     """A matplotlib figure as a PNG image output (what ``glue`` stores and the book shows),
     independent of the kernel's matplotlib backend."""
