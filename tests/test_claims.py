@@ -321,3 +321,57 @@ def test_a_table_computed_in_pieces_records_the_time_of_every_piece(tmp_path, mo
     assert "over 2 runs of the command" in provenance_line({**prov, "hardware": "h", "commit": "c", "date": "d"})
     again = reproduce.reproduce("fake", "smoke", results_root=out, runs=runs, progress=False)["provenance"]
     assert "pieces" not in again and again["wall_s"] == 0.1
+
+
+def test_the_off_scale_measurement_compares_each_added_view_with_the_single_scale():
+    """Beside 'multi-scale beats one scale': each net's error at its three Q, the better added
+    view against the single test scale's, and the average against the single scale."""
+    from vgglib import evaluate
+    from vgglib.study import scale_of
+
+    rows = {}
+    for r, v in paper.TABLE4.items():
+        low, mid, high = evaluate.q_set(scale_of(r))
+        single = evaluate.q_single(scale_of(r))
+        rows[r] = {"multi": row(v[0], (low, mid, high)), "single": {**row(paper.TABLE3[r][0]), "Q": [single]},
+                   "paired": 0.1, "per_q": {str(low): 12.0, str(mid): 8.0, str(high): 10.5}}
+    rows["B/256"]["multi"]["top1"], rows["B/256"]["single"]["top1"] = 8.5, 8.0
+    noise = {k: {"seeds": {s: {"single": 8.0, "multi": 8.0} for s in range(3)}} for k in ("D/256", "D/256-512")}
+    frame = cls_report.off_scale_frame({"rows": rows, "noise": noise})
+    b = frame.set_index("config").loc["B"]
+    assert (b["top-1 at lowest Q"], b["top-1 at single Q"], b["top-1 at highest Q"]) == (12.0, 8.0, 10.5)
+    assert b["better added view − single Q"] == 2.5 and b["multi − single"] == 0.5
+    assert b["multi-scale beats single?"] == "does not hold"
+    sentence = cls_report.off_scale_sentence({"rows": rows, "noise": noise})
+    assert "trained at S = 256, the better of the two views added errs +2.50 to +2.50 points" in sentence
+    assert "The claim fails for B/256." in sentence
+
+
+def test_the_depth_diagnosis_says_whether_depth_fits_better_and_tests_better():
+    fit = {"train_images": 5000, "rows": {
+        "C/256": {"Q": 256, "Q_px": 37, "train_top1": 3.0, "val_top1": 8.3, "test_top1": 8.2},
+        "D/256": {"Q": 256, "Q_px": 37, "train_top1": 3.1, "val_top1": 8.3, "test_top1": 8.5},
+        "E/256": {"Q": 256, "Q_px": 37, "train_top1": 2.0, "val_top1": 8.0, "test_top1": 8.0}}}
+    sentence = cls_report.depth_fit_sentence(fit)
+    assert "D/256 fits them no better than C/256 (3.10 vs 3.00 %) and errs no less on test (8.50 vs 8.20 %)" in sentence
+    assert "E/256 fits them better than D/256 (2.00 vs 3.10 %) and errs less on test" in sentence
+    assert list(cls_report.depth_fit_frame(fit)["test − training"]) == [5.2, 5.4, 6.0]
+
+
+def test_the_depth_diagnosis_measures_the_tables_nets_on_their_own_training_images(smoke_results, smoke_env):
+    """depth-fit evaluates Table 4's nets (the same runs) on a sample of their training split:
+    its test errors are Table 3's single-scale ones, its validation errors the runs' own."""
+    from vgglib.parts.classification.run import DEPTH_ROWS, FIT_IMAGES
+
+    results = ResultSet(smoke_results)
+    fit, t3 = results["depth-fit"], results["table3"]
+    assert set(fit["rows"]) == set(DEPTH_ROWS)
+    assert list(cls_report.depth_fit_frame(fit)["train S"]) == ["256"] * 4 + ["384"] * 3
+    assert fit["train_images"] == min(FIT_IMAGES, get_profile("smoke").train_limit)
+    for r in DEPTH_ROWS:
+        run = fit["provenance"]["runs"][r]
+        assert run == t3["provenance"]["runs"][r]
+        assert fit["rows"][r]["test_top1"] == t3["rows"][r]["top1"]
+        done = json.loads((smoke_env["runs"] / run / "done.json").read_text())
+        assert fit["rows"][r]["val_top1"] == round(done["best_val_top1_err"], 2)
+        assert 0.0 <= fit["rows"][r]["train_top1"] <= 100.0

@@ -152,3 +152,32 @@ def jitter_canvases(study: Study) -> dict:
                              ([fixed], "dense", list(evaluate.q_set(scale_of(fixed)))))
     return {"rows": rows, "fixed": fixed, "paired": paired, "data": canvases.splits.meta,
             "test_images": len(canvases.splits.test), "provenance": canvases.record(started)}
+
+
+#: The diagnosis of the depth claims (issue 12, item 6): how well each depth fits the images it
+#: was trained on, at S = 256 and at S = 384.
+DEPTH_ROWS = ("B/256", "C/256", "D/256", "E/256", "C/384", "D/384", "E/384")
+#: How many training images the fit is measured on: a fixed seeded subset of the training split.
+FIT_IMAGES = 5000
+
+
+def depth_fit(study: Study) -> dict:
+    """Each depth's top-1 error on images it was trained on (a seeded subset of the training
+    split, unaugmented, dense at its single test scale as the validation during training is),
+    beside its best validation error and its test error.  A deeper net can only gain on test
+    from fitting better: where it fits its own training images no better, depth has nothing to
+    give at this scale, which is what the depth claims' failures are measured against."""
+    started = time.time()
+    train = study.splits.train
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(study.seed))[:FIT_IMAGES]
+    seen = train.subset(pick)
+    p, rows = study.profile, {}
+    for r in DEPTH_ROWS:
+        model, run = study.net(r)
+        q = evaluate.q_single(scale_of(r))
+        post = evaluate.evaluate(model, seen, study.normalise, "dense", [p.scale(q)], batch_size=p.eval_batch,
+                                 progress=study.progress, autocast=p.bf16)
+        rows[r] = {"Q": q, "Q_px": p.scale(q), "train_top1": round(evaluate.topk_error(post, seen.labels, 1), 2),
+                   "val_top1": round(study.store.done(run)["best_val_top1_err"], 2),
+                   "test_top1": study.scores([r], "dense", [q])["top1"]}
+    return {"rows": rows, "train_images": len(seen), "provenance": study.record(started)}

@@ -223,12 +223,14 @@ def section_3(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int
                 skipped[path.name] = _first_line(e)
                 continue
         runners[path.name] = runner
+    parts_s = {"warm-up and compile": time.perf_counter() - started}
     rates: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             rates[name].append(steps * p.batch / runners[name].steps(x, y, steps))
     speed = {name: median(v) for name, v in rates.items()}
+    parts_s["timed steps"] = time.perf_counter() - started - sum(parts_s.values())
 
     errors: dict[str, float] = {}
     noise, se, q, n_steps = None, None, evaluate.q_single(scale), 0
@@ -244,6 +246,7 @@ def section_3(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int
         noise = abs(short_run(runners[BF16_CL], init, reseeded, splits, norm, q, 1, p.eval_batch) - errors[BF16_CL])
         p_err = errors["fp32 eager"] / 100
         se = 100 * math.sqrt(max(p_err * (1 - p_err), 1e-9) / len(splits.val))
+        parts_s["accuracy runs"] = time.perf_counter() - started - sum(parts_s.values())
 
     rows = []
     for path in FAST_PATHS:
@@ -287,5 +290,6 @@ def section_3(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int
     return section(3, "CPU fast paths for net D's training step",
                    {"profile": p.name, "steps": steps, "repeats": repeats, "accuracy_images": accuracy_images,
                     "compile_cap_s": compile_cap_s, "compile_warmup_s": compile_warmup_s,
+                    "parts_s": {k: round(v, 1) for k, v in parts_s.items()},
                     "seed_noise_points": None if noise is None else round(noise, 2)},
                    [table("Speed and accuracy cost of each path", units, rows)], notes, started)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ...profiles import Profile
 from ...results import REPO
+from ...runs import RunStore
 from . import floor, peak, steps
 from .timing import section, table
 
@@ -47,13 +48,26 @@ def e2e_ratio(profile: str, path: Path | None = None) -> tuple[float | None, str
                                     + (f", run in {pieces} pieces" if pieces > 1 else ""))
 
 
+def table4_work(p: Profile, e2e: dict | None) -> tuple[list[floor.Work], str]:
+    """Table 4's arithmetic and where its epochs come from: the latest end-to-end run's (the
+    epochs its nets actually ran) when there is one for this profile, so this section's floor
+    and the end-to-end report's count the same work; else the run store's, else the caps."""
+    if e2e is not None and e2e.get("profile") == p.name and e2e.get("floor"):
+        fields = floor.Work.__dataclass_fields__
+        work = [floor.Work(**{k: it[k] for k in fields}) for it in e2e["floor"]["items"]]
+        return work, f"the epochs of the end-to-end run of {e2e.get('date')} (commit {e2e.get('commit')})"
+    return (floor.table_work("table4", p, RunStore().root),
+            "the run store's where it holds the nets, else the profile's caps")
+
+
 def section_7(p: Profile, configs: tuple[str, ...], step_count: int, repeats: int, full_batch: int,
               full_steps: int, peak_side: int, lrn_repeats: int) -> dict:
-    """The section: peaks, Table 4's floor (profile caps or the default run store's epochs),
-    the e2e ratio, step fractions and the LRN layer's cost."""
+    """The section: peaks, Table 4's floor (the end-to-end run's work at this run's peaks), the
+    e2e ratio, step fractions and the LRN layer's cost."""
     started = time.perf_counter()
     peaks = peak.peaks(peak_side)
-    summary = floor.floor_summary(floor.table_work("table4", p, REPO / "runs"), peaks)
+    work, epochs_from = table4_work(p, load_e2e(profile=p.name))
+    summary = floor.floor_summary(work, peaks)
     ratio, why = e2e_ratio(p.name)
     floor_rows = [{"part": part, "floor_s": secs} for part, secs in summary["by_part_s"].items()]
     floor_rows.append({"part": "all of Table 4", "floor_s": summary["floor_s"]})
@@ -65,8 +79,8 @@ def section_7(p: Profile, configs: tuple[str, ...], step_count: int, repeats: in
                     steps.lrn_cost(p, p.batch, lrn_repeats))]
     notes = [f"Peak: best of 3 {peak_side}² matrix multiplies per dtype at torch's threads, in this run.",
              f"Table 4's floor: {summary['tflop']} TFLOP (every net's training at 3 forward passes per image, "
-             f"each epoch's validation, each test evaluation) at the bf16 peak, as the {p.name} profile runs "
-             f"(bf16: {p.bf16}). Epochs: the run store's where it holds the nets, else the profile's caps.",
+             f"each epoch's validation, each test evaluation) at this run's peak, as the {p.name} profile runs "
+             f"(bf16: {p.bf16}). Epochs: {epochs_from}.",
              f"Table 4's wall time over its floor (latest make bench-e2e, peak measured in that run): "
              f"{'–' if ratio is None else ratio}; {why}.",
              "Step: one ready random batch (no data), SGD with momentum, bf16 autocast and channels-last "

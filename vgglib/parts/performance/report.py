@@ -11,13 +11,16 @@ from ...results import REPO
 
 #: The report's sections, in order, by their key in bench.json.
 SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
+#: Issue 14's bound on ``make bench``'s whole run, in minutes.
+BUDGET_MIN = 10
 
 
 def header(report: dict) -> str:
     """One sentence: where, with what and when the report was measured."""
     line = (f"Measured on {report['hardware']} ({report['threads']} torch threads), torch {report['torch']}, "
             f"torchvision {report['torchvision']}, at the `{report['profile']}` profile, commit "
-            f"`{report['commit']}`, {report['date']}; the whole run took {report['wall_s'] / 60:.1f} minutes.")
+            f"`{report['commit']}`, {report['date']}; the whole run took {report['wall_s'] / 60:.1f} minutes "
+            f"({'within' if report['wall_s'] <= 60 * BUDGET_MIN else '**over**'} its {BUDGET_MIN}-minute budget).")
     if report["tiny"]:
         line += " **Tiny sizes: a smoke run of the code, not a measurement.**"
     return line

@@ -11,7 +11,7 @@
 Writes out/bench/bench.json (every figure with its unit) and bench.md, and copies bench.json
 to results/<profile>/bench.json, the snapshot the book's performance page reads.
 
-    python -m vgglib.parts.performance.run --profile quick         # make bench: about 8 minutes on 2 cores
+    python -m vgglib.parts.performance.run --profile quick         # make bench: under 10 minutes on 2 cores
     python -m vgglib.parts.performance.run --tiny --out /tmp/b     # toy sizes, seconds: the tests' smoke run
 """
 from __future__ import annotations
@@ -44,10 +44,10 @@ class Sizes:
     throughput_steps: int = 15
     throughput_repeats: int = 5
     tv_pairs: tuple[tuple[str, str], ...] = (("A", "vgg11"), ("D", "vgg16"))
-    tv_batch: int = 8
-    tv_repeats: int = 7
+    tv_batch: int = 4
+    tv_repeats: int = 5
     fast_steps: int = 10
-    fast_repeats: int = 5
+    fast_repeats: int = 4
     accuracy_images: int = 12800
     eval_profile_images: int = 128
     eval_full_images: int = 2
@@ -152,7 +152,7 @@ def page_report(report: str, profile: str, results_dir: str) -> tuple[dict | Non
         return run("smoke", TINY, True, True, None, log=lambda line: None), (
             f"No benchmark report at {looked}, so this page ran the benchmark at toy sizes (`--tiny`) to "
             f"render: its figures are not measurements. `make bench` writes the real report.")
-    return None, f"No benchmark report at {looked}. Run `make bench` (about 8 minutes on 2 cores) to produce one."
+    return None, f"No benchmark report at {looked}. Run `make bench` (under 10 minutes on 2 cores) to produce one."
 
 
 def main() -> None:
