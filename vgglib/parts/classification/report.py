@@ -391,8 +391,8 @@ def depth_fit_sentence(result: dict) -> str:
                          f"{'less' if v['test_top1'] < w['test_top1'] else 'no less'} on test "
                          f"({v['test_top1']:.2f} vs {w['test_top1']:.2f} %)")
     return (f"On {result['train_images']:,} of the images they were trained on: " + "; ".join(parts) + ". "
-            "A deeper net gains on test in the paper because it fits ImageNet better; where it fits its training "
-            "images no better here, depth has nothing to give at this scale.")
+            "Where a deeper net fits its own training images no better than the shallower one, the extra depth "
+            "buys no measured fit at this scale.")
 
 
 def depth_frame(result4: dict) -> pd.DataFrame:

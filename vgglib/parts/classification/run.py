@@ -164,9 +164,8 @@ FIT_IMAGES = 5000
 def depth_fit(study: Study) -> dict:
     """Each depth's top-1 error on images it was trained on (a seeded subset of the training
     split, unaugmented, dense at its single test scale as the validation during training is),
-    beside its best validation error and its test error.  A deeper net can only gain on test
-    from fitting better: where it fits its own training images no better, depth has nothing to
-    give at this scale, which is what the depth claims' failures are measured against."""
+    beside its best validation error and its test error: whether the extra depth buys any fit
+    at this scale, measured beside the depth claims where they fail."""
     started = time.time()
     train = study.splits.train
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(study.seed))[:FIT_IMAGES]
