@@ -123,3 +123,23 @@ def test_the_floor_counts_the_nets_the_table_evaluates(smoke_results, table):
     declared = {row if seed == 0 else f"{row}#{seed}" for (row, seed), tests in floor.table_nets(table).items()
                 if tests}
     assert declared == evaluated
+
+
+def test_the_benchmarks_floor_counts_the_end_to_end_runs_work(tmp_path, monkeypatch):
+    """make bench's Table 4 floor divides the arithmetic the latest end-to-end run counted (the
+    epochs its nets actually ran) by its own peaks, so it and the end-to-end report agree up to
+    the peaks; with no end-to-end report for the profile, it counts from the run store."""
+    from vgglib.parts.performance import limits
+
+    p = get_profile("smoke")
+    work = floor.table_work("table3", p, tmp_path)
+    peaks = {"fp32": 1e3, "bf16": 2e3}
+    e2e_report = {"profile": "smoke", "date": "d", "commit": "c", "floor": floor.floor_summary(work, peaks)}
+    counted, where = limits.table4_work(p, e2e_report)
+    assert counted == work and "end-to-end run of d (commit c)" in where
+    assert floor.floor_summary(counted, peaks)["floor_s"] == e2e_report["floor"]["floor_s"]
+    halved = floor.floor_summary(counted, {k: 2 * v for k, v in peaks.items()})["floor_s"]
+    assert halved == pytest.approx(e2e_report["floor"]["floor_s"] / 2, abs=0.1)
+    monkeypatch.setenv("VGGLIB_RUNS", str(tmp_path))
+    _, where = limits.table4_work(p, {**e2e_report, "profile": "quick"})
+    assert where == "the run store's where it holds the nets, else the profile's caps"
