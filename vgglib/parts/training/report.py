@@ -47,19 +47,21 @@ def init_attenuation() -> pd.DataFrame:
 
 def claims(results: ResultSet) -> list[Claim]:
     """§3.1: Glorot's init trains the deep net from scratch as well as the init chain does
-    (the paper's note after submission), within the seed noise measured for Table 3."""
+    (the paper's note after submission: the weights can be initialised without pre-training,
+    so the claim is that scratch is no worse, not that the two are equal), within the seed
+    noise of D/256 tested as these nets are (multi-scale), which Table 4's record measures."""
     if "training" not in results:
         return []
     test = results["training"]["test"]
     deep, scratch = [row for row in test if ":" not in row][0], [row for row in test if ":" in row][0]
-    noise, kind = 0.0, "none measured (Table 3 not run)"
-    if "table3" in results:
+    noise, kind = 0.0, "none measured (Table 4 not run)"
+    if "table4" in results:
         from ..classification.report import seed_noise
 
-        noise, kind = seed_noise(results["table3"], deep)
+        noise, kind = seed_noise(results["table4"], deep, measure="multi" if len(test[deep]["Q"]) > 1 else "single")
     return [Claim(id="training/glorot-vs-chain", table="training", section="§3.1",
                   statement=f"training {deep} from scratch with Glorot init works as well as the init chain",
-                  direction="equal", ours=(test[scratch]["top1"], test[deep]["top1"]), paper=None, noise=noise,
+                  direction="no worse", ours=(test[scratch]["top1"], test[deep]["top1"]), paper=None, noise=noise,
                   noise_kind=kind, weak="the paper states it in words, with no numbers")]
 
 
