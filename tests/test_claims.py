@@ -347,31 +347,44 @@ def test_the_off_scale_measurement_compares_each_added_view_with_the_single_scal
     assert "The claim fails for B/256." in sentence
 
 
-def test_the_depth_diagnosis_says_whether_depth_fits_better_and_tests_better():
+def test_the_fit_diagnosis_says_whether_the_better_net_fits_better_and_tests_better():
     fit = {"train_images": 5000, "rows": {
         "C/256": {"Q": 256, "Q_px": 37, "train_top1": 3.0, "val_top1": 8.3, "test_top1": 8.2},
         "D/256": {"Q": 256, "Q_px": 37, "train_top1": 3.1, "val_top1": 8.3, "test_top1": 8.5},
-        "E/256": {"Q": 256, "Q_px": 37, "train_top1": 2.0, "val_top1": 8.0, "test_top1": 8.0}}}
-    sentence = cls_report.depth_fit_sentence(fit)
+        "E/256": {"Q": 256, "Q_px": 37, "train_top1": 2.0, "val_top1": 8.0, "test_top1": 8.0},
+        "A/256": {"Q": 256, "Q_px": 37, "train_top1": 4.0, "val_top1": 9.0, "test_top1": 9.0},
+        "A-LRN/256": {"Q": 256, "Q_px": 37, "train_top1": 3.5, "val_top1": 8.9, "test_top1": 8.8}}}
+    sentence = cls_report.fit_sentence(fit)
     assert "D/256 fits them no better than C/256 (3.10 vs 3.00 %) and errs no less on test (8.50 vs 8.20 %)" in sentence
     assert "E/256 fits them better than D/256 (2.00 vs 3.10 %) and errs less on test" in sentence
-    assert list(cls_report.depth_fit_frame(fit)["test − training"]) == [5.2, 5.4, 6.0]
+    assert sentence.startswith("On 5,000 of the images they were trained on: A/256 fits them no better than "
+                               "A-LRN/256 (4.00 vs 3.50 %)")
+    assert "B/256" not in sentence                                       # no row, no comparison
+    frame = cls_report.fit_frame(fit)
+    assert list(frame["config"]) == ["A-LRN", "A", "C", "D", "E"]
+    assert list(frame["test − training"]) == [5.3, 5.0, 5.2, 5.4, 6.0]
 
 
-def test_the_depth_diagnosis_measures_the_tables_nets_on_their_own_training_images(smoke_results, smoke_env):
-    """depth-fit evaluates Table 4's nets (the same runs) on a sample of their training split:
-    its test errors are Table 3's single-scale ones, its validation errors the runs' own."""
-    from vgglib.parts.classification.run import DEPTH_ROWS, FIT_IMAGES
+def test_the_fit_diagnosis_measures_the_tables_nets_on_their_own_training_images(smoke_results, smoke_env):
+    """fit evaluates Table 3's nets (the same runs) on a sample of their training split: its
+    test errors are Table 3's single-scale ones, its validation errors the runs' own."""
+    from vgglib.parts.classification.run import FIT_IMAGES, FIT_ROWS
+    from vgglib.parts.page import diagnosis
 
     results = ResultSet(smoke_results)
-    fit, t3 = results["depth-fit"], results["table3"]
-    assert set(fit["rows"]) == set(DEPTH_ROWS)
-    assert list(cls_report.depth_fit_frame(fit)["train S"]) == ["256"] * 4 + ["384"] * 3
+    fit, t3 = results["fit"], results["table3"]
+    assert set(fit["rows"]) == set(FIT_ROWS)
+    assert list(cls_report.fit_frame(fit)["train S"]) == ["256"] * 6 + ["384"] * 3
     assert fit["train_images"] == min(FIT_IMAGES, get_profile("smoke").train_limit)
-    for r in DEPTH_ROWS:
+    for r in FIT_ROWS:
         run = fit["provenance"]["runs"][r]
         assert run == t3["provenance"]["runs"][r]
         assert fit["rows"][r]["test_top1"] == t3["rows"][r]["top1"]
         done = json.loads((smoke_env["runs"] / run / "done.json").read_text())
         assert fit["rows"][r]["val_top1"] == round(done["best_val_top1_err"], 2)
         assert 0.0 <= fit["rows"][r]["train_top1"] <= 100.0
+    shown = diagnosis(results, "fit", cls_report.fit_sentence, cls_report.fit_frame, cls_report.FIT_CAPTION)
+    assert shown[0].data == cls_report.fit_sentence(fit) and cls_report.FIT_CAPTION in shown[1].data
+    (stub,) = diagnosis(ResultSet(smoke_env["results"] / "none"), "fit", cls_report.fit_sentence,
+                        cls_report.fit_frame, "")
+    assert "`python -m vgglib reproduce fit`" in stub.data

@@ -3,13 +3,16 @@ tally of its claims for the prose (MyST-NB ``glue``), so that no number is typed
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
-from IPython.display import Image, Markdown
+import pandas as pd
+from IPython.display import HTML, Image, Markdown
 from matplotlib.figure import Figure
 from myst_nb import glue
 
 from ..claims import FAILS, HOLDS, INCONCLUSIVE, tally
 from ..results import ResultSet, provenance_line, retrained_since
+from . import show
 
 
 def glue_provenance(records: ResultSet, name: str, key: str = "provenance") -> str:
@@ -69,3 +72,12 @@ def glue_downloads(records: ResultSet, key: str = "downloads") -> str:
     text = downloads(list(all_frames(records)))
     glue(key, Markdown(text), display=False)
     return text
+
+
+def diagnosis(records: ResultSet, name: str, sentence: Callable[[dict], str],
+              frame: Callable[[dict], pd.DataFrame], caption: str) -> list[Markdown | HTML]:
+    """A diagnosis section's outputs: its sentence and its table from the record ``name``, or,
+    where that record was not computed at this profile, a line naming the command that does."""
+    if name not in records:
+        return [Markdown(f"No diagnosis record at this profile yet: `python -m vgglib reproduce {name}`.")]
+    return [Markdown(sentence(records[name])), show.table(frame(records[name]), caption=caption)]

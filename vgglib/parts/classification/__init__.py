@@ -13,7 +13,7 @@ TABLES = [
           needs=("table5", "table6")),
     Table("jitter-canvases", "classification", "Diagnosis: scale jittering where the object's size varies",
           "table4_multi_scale", run.jitter_canvases, optional=True),
-    Table("depth-fit", "classification", "Diagnosis: how well each depth fits its training images",
-          "table4_multi_scale", run.depth_fit, optional=True),
+    Table("fit", "classification", "Diagnosis: how well each net fits its training images",
+          "table3_single_scale", run.training_fit, optional=True),
 ]
 __all__ = ["TABLES", "claims", "frames"]

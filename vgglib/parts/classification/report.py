@@ -362,8 +362,18 @@ def off_scale_sentence(result4: dict) -> str:
             "are fine-tuned from them, the jittered ones from S = 384).")
 
 
-def depth_fit_frame(result: dict) -> pd.DataFrame:
-    """The depth diagnosis: each net's top-1 error on its own training images, on the
+#: The comparisons the fit diagnosis speaks to: (the net the paper finds better, the other).
+FIT_PAIRS = (("A/256", "A-LRN/256"), ("B/256", "A/256"), ("C/256", "B/256"), ("D/256", "C/256"),
+             ("E/256", "D/256"), ("D/384", "C/384"), ("E/384", "D/384"))
+
+
+#: The caption of the fit diagnosis's table, on each page that shows it.
+FIT_CAPTION = ("Top-1 error (%) of each net on its own training images, on the validation images (best epoch) "
+               "and on the test images, single test scale.")
+
+
+def fit_frame(result: dict) -> pd.DataFrame:
+    """The fit diagnosis: each net's top-1 error on its own training images, on the
     validation images (best epoch) and on the test images, at its single test scale."""
     return pd.DataFrame([{"config": _label(r)[0], "train S": _label(r)[1], "test Q (px)": v["Q_px"],
                           "top-1 on training images": v["train_top1"], "top-1 validation (best)": v["val_top1"],
@@ -372,27 +382,25 @@ def depth_fit_frame(result: dict) -> pd.DataFrame:
 
 
 def _by_scale(rows: dict) -> list[tuple[str, dict]]:
-    """A record's rows ordered by training scale, then depth (records keep their keys sorted)."""
+    """A record's rows ordered by training scale, then net (records keep their keys sorted)."""
     return sorted(rows.items(), key=lambda kv: (kv[0].split("/")[1], kv[0]))
 
 
-def depth_fit_sentence(result: dict) -> str:
-    """The depth diagnosis in words: whether each deeper net fits its training images better
-    than the next shallower one, beside whether it errs less on test."""
+def fit_sentence(result: dict) -> str:
+    """The fit diagnosis in words: for each comparison of FIT_PAIRS, whether the net the paper
+    finds better fits its training images better, beside whether it errs less on test."""
     rows = result["rows"]
     parts = []
-    for r, v in _by_scale(rows):
-        config, scale = r.split("/")
-        shallower = f"{'ABCDE'['ABCDE'.index(config) - 1]}/{scale}"
-        if shallower in rows:
-            w = rows[shallower]
-            parts.append(f"{r} {'fits them better' if v['train_top1'] < w['train_top1'] else 'fits them no better'} "
-                         f"than {shallower} ({v['train_top1']:.2f} vs {w['train_top1']:.2f} %) and errs "
+    for better, other in FIT_PAIRS:
+        if better in rows and other in rows:
+            v, w = rows[better], rows[other]
+            fits = "fits them better" if v["train_top1"] < w["train_top1"] else "fits them no better"
+            parts.append(f"{better} {fits} than {other} ({v['train_top1']:.2f} vs {w['train_top1']:.2f} %) and errs "
                          f"{'less' if v['test_top1'] < w['test_top1'] else 'no less'} on test "
                          f"({v['test_top1']:.2f} vs {w['test_top1']:.2f} %)")
     return (f"On {result['train_images']:,} of the images they were trained on: " + "; ".join(parts) + ". "
-            "Where a deeper net fits its own training images no better than the shallower one, the extra depth "
-            "buys no measured fit at this scale.")
+            "Where the net the paper finds better fits its own training images no better here, its design buys no "
+            "measured fit at this scale.")
 
 
 def depth_frame(result4: dict) -> pd.DataFrame:
@@ -439,8 +447,8 @@ def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
         out["table6"] = table6_frame(results["table6"])
     if "jitter-canvases" in results:
         out["jitter-canvases"] = jitter_canvases_frame(results["jitter-canvases"])
-    if "depth-fit" in results:
-        out["depth-fit"] = depth_fit_frame(results["depth-fit"])
+    if "fit" in results:
+        out["fit"] = fit_frame(results["fit"])
     if "table7" in results:
         out["table7"] = table7_frame(results["table5"], results["table6"], results["table7"]["provenance"]["profile"])
     return out

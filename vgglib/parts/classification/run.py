@@ -154,24 +154,24 @@ def jitter_canvases(study: Study) -> dict:
             "test_images": len(canvases.splits.test), "provenance": canvases.record(started)}
 
 
-#: The diagnosis of the depth claims (issue 12, item 6): how well each depth fits the images it
-#: was trained on, at S = 256 and at S = 384.
-DEPTH_ROWS = ("B/256", "C/256", "D/256", "E/256", "C/384", "D/384", "E/384")
+#: The diagnosis of the depth and LRN claims (issue 12, item 6): how well each net fits the
+#: images it was trained on, at S = 256 (Table 3's A, A-LRN and B–E) and at S = 384.
+FIT_ROWS = ("A/256", "A-LRN/256", "B/256", "C/256", "D/256", "E/256", "C/384", "D/384", "E/384")
 #: How many training images the fit is measured on: a fixed seeded subset of the training split.
 FIT_IMAGES = 5000
 
 
-def depth_fit(study: Study) -> dict:
-    """Each depth's top-1 error on images it was trained on (a seeded subset of the training
+def training_fit(study: Study) -> dict:
+    """Each net's top-1 error on images it was trained on (a seeded subset of the training
     split, unaugmented, dense at its single test scale as the validation during training is),
-    beside its best validation error and its test error: whether the extra depth buys any fit
-    at this scale, measured beside the depth claims where they fail."""
+    beside its best validation error and its test error: whether a deeper net, or LRN, buys any
+    fit at this scale, measured beside the depth and LRN claims where they fail."""
     started = time.time()
     train = study.splits.train
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(study.seed))[:FIT_IMAGES]
     seen = train.subset(pick)
     p, rows = study.profile, {}
-    for r in DEPTH_ROWS:
+    for r in FIT_ROWS:
         model, run = study.net(r)
         q = evaluate.q_single(scale_of(r))
         post = evaluate.evaluate(model, seen, study.normalise, "dense", [p.scale(q)], batch_size=p.eval_batch,
