@@ -127,7 +127,7 @@ def test_claims_page_comes_first_with_the_tally_and_every_claim(executed_book, s
 
 #: Percentages a page's prose may state without glue: not results, nor the paper's numbers,
 #: but how something was built (the canvases' item sizes) or history (the old one-window pass).
-DESCRIBED = {("table4_multi_scale", "58 %"), ("table4_multi_scale", "85 %")}
+DESCRIBED = {("table4_multi_scale", "85 %")}
 
 
 def test_no_number_in_prose_is_typed_in():

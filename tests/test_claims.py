@@ -44,10 +44,11 @@ def row(top1: float, qs=(256,)) -> dict:
 
 def paper_as_ours() -> dict[str, dict]:
     """Result records holding the paper's own numbers, with zero noise."""
-    noise = {"row": "A/256", "seeds": {"0": {"top1": 1.0}}}
+    noise = {r: {"seeds": {"0": {"single": 1.0, "multi": 1.0}}} for r in ("D/256", "D/256-512")}
     p3, p4 = paper.TABLE3, paper.TABLE4
     t5 = {r: {"dense": row(m["dense"][0]), "multi-crop": row(m["multi-crop"][0]),
-              "dense+multi-crop": row(m["multi-crop & dense"][0])} for r, m in paper.TABLE5.items()}
+              "dense+multi-crop": row(m["multi-crop & dense"][0]),
+              "paired": {"multi-crop vs dense": 0.0, "combined vs best": 0.0}} for r, m in paper.TABLE5.items()}
     prov = {"profile": "quick", "dataset": "paper"}
     loc = {name: {"a": a, "b": b, "noise": 0.0} for name, (a, b) in PAPER_CLAIMS.items()}
     t11 = {}
@@ -60,10 +61,11 @@ def paper_as_ours() -> dict[str, dict]:
         "table2": arch_run.table2(get_profile("quick")),
         "table3": {"rows": {r: row(v[0]) for r, v in p3.items()}, "noise": noise,
                    "shallow": {"B/256": row(30.0), "B-5x5/256": row(30.0 + paper.SHALLOW_TOP1_GAP)}},
-        "table4": {"rows": {r: {"multi": row(v[0], (224, 256, 288)), "single": row(p3[r][0])}
+        "table4": {"rows": {r: {"multi": row(v[0], (224, 256, 288)), "single": row(p3[r][0]), "paired": 0.0}
                             for r, v in p4.items()}, "noise": noise},
         "table5": {"rows": t5, "noise": noise, "provenance": prov},
-        "table6": {"rows": {n: row(v[0]) for n, v in paper.TABLE6.items()}, "noise": noise, "provenance": prov,
+        "table6": {"rows": {n: {**row(v[0]), "paired": 0.0} for n, v in paper.TABLE6.items()}, "noise": noise,
+                   "provenance": prov,
                    "singles": {r: row(p4[r][0]) for r in (*paper.SUBMISSION_NETS, "E/256-512")}},
         "table7": {"provenance": prov},
         "table8": {"claims": {k: v for k, v in loc.items() if "fc6–fc7" in k}},
@@ -88,8 +90,9 @@ def test_the_papers_own_numbers_make_every_claim_hold():
 
 def test_reversed_numbers_make_the_directional_claims_fail():
     rows = {r: row(v[0]) for r, v in paper.TABLE4.items()}
-    result = {"rows": {r: {"multi": row(v["top1"] + 2), "single": v} for r, v in rows.items()},
-              "noise": {"row": "A/256", "seeds": {"0": {"top1": 1.0}, "1": {"top1": 1.5}}}}
+    spread = {"seeds": {"0": {"single": 1.0, "multi": 1.0}, "1": {"single": 1.5, "multi": 1.5}}}
+    result = {"rows": {r: {"multi": row(v["top1"] + 2), "single": v, "paired": 0.5} for r, v in rows.items()},
+              "noise": {"D/256": spread, "D/256-512": spread}}
     frame = cls_report.table4_frame(result)
     assert set(frame["multi-scale beats single?"]) == {"does not hold"}     # 2 points worse, noise 0.5
     assert frame["top-1 paper"].tolist() == [v[0] for v in paper.TABLE4.values()]

@@ -38,14 +38,10 @@ def noise_row(*rows: str) -> str:
 
 def seed_noise(result: dict, *rows: str, measure: str = "single") -> tuple[float, str]:
     """(spread, its description): the top-1 range over seeds of the noise row standing for a
-    comparison of ``rows`` (tested single- or multi-scale).  Records written before the noise
-    rows existed carry one row (A/256, two seeds), used for every comparison."""
+    comparison of ``rows`` (tested single- or multi-scale)."""
     noise = result["noise"]
-    if "row" in noise:
-        tops, row = [v["top1"] for v in noise["seeds"].values()], noise["row"]
-    else:
-        row = noise_row(*rows) if rows else next(iter(noise))
-        tops = [v[measure] for v in noise[row]["seeds"].values()]
+    row = noise_row(*rows) if rows else next(iter(noise))
+    tops = [v[measure] for v in noise[row]["seeds"].values()]
     spread = round(max(tops) - min(tops), 2) if len(tops) > 1 else 0.0
     return spread, f"seed spread ({row}, {len(tops)} seeds)"
 
@@ -53,10 +49,6 @@ def seed_noise(result: dict, *rows: str, measure: str = "single") -> tuple[float
 def noise_sentence(result: dict) -> str:
     """One sentence (Markdown) saying which noise this page's verdicts allow, with its size."""
     noise = result["noise"]
-    if "row" in noise:
-        spread, _ = seed_noise(result)
-        return (f"The noise is the seed spread: the {noise['row']} net trained with {len(noise['seeds'])} seeds "
-                f"differs by **{spread:.2f}** points of top-1 error.")
     parts = [f"{row} over {len(v['seeds'])} seeds differs by **{seed_noise(result, row)[0]:.2f}** points"
              for row, v in noise.items()]
     return ("Comparisons of different nets allow the seed spread of the net standing for them (D/256 for nets "
@@ -65,12 +57,9 @@ def noise_sentence(result: dict) -> str:
             "difference, given with each claim.")
 
 
-def paired_or_seed(result: dict, value: dict, *rows: str, measure: str = "single") -> tuple[float, str]:
-    """The paired noise a record stores for a comparison of the same nets on the same images,
-    else (older records) the seed noise."""
-    if "paired" in value:
-        return value["paired"], PAIRED
-    return seed_noise(result, *rows, measure=measure)
+def paired(value: dict) -> tuple[float, str]:
+    """The paired noise a record stores for a comparison of the same nets on the same images."""
+    return value["paired"], PAIRED
 
 
 def _label(row: str) -> tuple[str, str]:
@@ -114,7 +103,7 @@ def table4_claims(result: dict) -> list[Claim]:
     multi = {k: v["multi"]["top1"] for k, v in r.items()}
     p4, p3 = {k: v[0] for k, v in paper.TABLE4.items()}, {k: v[0] for k, v in paper.TABLE3.items()}
     out = [_claim("table4", "§4.2", f"multi-scale/{row}", f"multi-scale test beats one scale ({row})", "better",
-                  (v["multi"]["top1"], v["single"]["top1"]), (p4[row], p3[row]), paired_or_seed(result, v, row))
+                  (v["multi"]["top1"], v["single"]["top1"]), (p4[row], p3[row]), paired(v))
            for row, v in r.items()]
     for c in "CDE":
         fixed = min((f"{c}/256", f"{c}/384"), key=multi.__getitem__)
@@ -141,14 +130,14 @@ def table5_claims(result: dict) -> list[Claim]:
     out = []
     for row, m in result["rows"].items():
         p = {k: v[0] for k, v in paper.TABLE5[row].items()}
-        paired, seeds = m.get("paired", {}), seed_noise(result, row, measure="multi")
+        noise = m["paired"]
         out.append(_claim("table5", "§4.3", f"multi-crop/{row}", f"multi-crop beats dense ({row})", "better",
                           (m["multi-crop"]["top1"], m["dense"]["top1"]), (p["multi-crop"], p["dense"]),
-                          (paired["multi-crop vs dense"], PAIRED) if paired else seeds))
+                          (noise["multi-crop vs dense"], PAIRED)))
         out.append(_claim("table5", "§4.3", f"combined/{row}", f"multi-crop & dense beat either alone ({row})",
                           "better", (m["dense+multi-crop"]["top1"], min(m["dense"]["top1"], m["multi-crop"]["top1"])),
                           (p["multi-crop & dense"], min(p["dense"], p["multi-crop"])),
-                          (paired["combined vs best"], PAIRED) if paired else seeds))
+                          (noise["combined vs best"], PAIRED)))
     return out
 
 
@@ -165,7 +154,7 @@ def table6_claims(result: dict) -> list[Claim]:
         ours_b, paper_b = _best_single(result, name)
         out.append(_claim("table6", "§4.4", f"fusion/{i}", f"the fusion beats its best single net: {name}", "better",
                           (v["top1"], ours_b), (paper.TABLE6[name][0], paper_b),
-                          paired_or_seed(result, v, *JITTERED, measure="multi")))
+                          paired(v)))
     return out
 
 
