@@ -14,7 +14,7 @@ from vgglib.data import Splits, synthetic
 from vgglib.images import TensorImages
 from vgglib.parts.localisation import report
 from vgglib.parts.localisation import run as loc_run
-from vgglib.profiles import get_profile
+from vgglib.profiles import get_profile, section
 from vgglib.runs import RunStore
 from vgglib.stats import Stats
 
@@ -166,6 +166,14 @@ def test_frozen_layers_unchanged_after_fc_only_fine_tuning(tmp_path):
     assert not torch.equal(nets["all"].weight_layers()["conv1_1"].weight, theirs["conv1_1"].weight)
     again = loc.train_localiser(spec, store, data, donor, splits, profile)       # reused from the store
     assert torch.equal(again.classifier.fc8.weight, nets["all"].classifier.fc8.weight)
+
+
+def test_localisers_take_their_sections_cap_else_the_profiles():
+    quick, smoke = get_profile("quick"), get_profile("smoke")
+    assert loc_run.localiser_epochs(quick) == section("quick", "localisation")["max_epochs"]
+    assert loc_run.localiser_epochs(quick) > quick.max_epochs
+    assert "max_epochs" not in section("smoke", "localisation")
+    assert loc_run.localiser_epochs(smoke) == smoke.max_epochs
 
 
 # --------------------------------------------------------------------------- testing protocols

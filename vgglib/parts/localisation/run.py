@@ -19,6 +19,7 @@ from ...boxes import (
     merged_boxes,
     train_localiser,
 )
+from ...profiles import Profile, section
 from ...runs import RunStore
 from ...study import Study, scale_of
 
@@ -39,13 +40,21 @@ def localisation_data(study: Study) -> LocSplits:
     return loc_splits(study.profile.name, study.splits, study.seed)
 
 
+def localiser_epochs(profile: Profile) -> int:
+    """The localisers' epoch cap, a guard like every cap: the ``max_epochs`` of the profile's
+    localisation section where it sets one, else the profile's own (localisers fine-tune at
+    the paper's rate of 1e-3 from a trained net, and may need longer than the classification
+    nets before their schedule ends them)."""
+    return int(section(profile.name, "localisation").get("max_epochs", profile.max_epochs))
+
+
 def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> tuple[arch.VGG, Path]:
     """The localisation net of a row (``D/256``, ``D/384``), trained from that row's
     classification net if the run store lacks it."""
     donor, donor_run = study.net(row)
     copied = tuple(n for n in donor.weight_layers() if n != "fc8")
     spec = localiser_spec(row, head, tune, study.profile, data, study.seed, study.store.key(donor_run),
-                          copied, study.profile.max_epochs)
+                          copied, localiser_epochs(study.profile))
     model = train_localiser(spec, study.store, data, donor, study.splits, study.profile, study.progress)
     return model, study.store.root / spec.dirname
 
@@ -81,7 +90,7 @@ def table8(study: Study, data: LocSplits | None = None) -> dict:
               "fine-tuning all layers beats fc6–fc7 only (PCR)": _claim(hit["all/PCR"], hit["FC1+FC2/PCR"])}
     samples = {"index": show, "truth": [test.boxes[i][0].tolist() for i in show], "pred": pred}
     return {"rows": rows, "claims": claims, "samples": samples,
-            "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
+            "data": {"name": data.name, "max_epochs": localiser_epochs(study.profile), **data.meta},
             "provenance": study.record(started, loc_test_images=len(test), Q_px=q,
                                        localisers=study.training({run.name: run for run in runs}))}
 
@@ -131,7 +140,7 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
             "classifiers": list(classifiers), "stride_px": stride,
             "samples": {"index": show, "truth": [test.boxes[i][0].tolist() for i in show],
                         "top1_class": classes[show, 0].tolist()},
-            "data": {"name": data.name, "max_epochs": study.profile.max_epochs, **data.meta},
+            "data": {"name": data.name, "max_epochs": localiser_epochs(study.profile), **data.meta},
             "provenance": study.record(started, loc_test_images=len(test),
                                        localisers=study.training({run.name: run for run in runs}))}
 
