@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ... import evaluate
 from ...features import (
@@ -93,6 +94,11 @@ def _evaluate_target(study: Study, target: Target, nets: dict[str, list[Extracto
     qs = Q_SETS[target.kind]
     px = [study.profile.scale(q) for q in qs]
     t0 = time.time()
+    # Each net's descriptors at each scale, computed once (minutes each at quick) with a progress
+    # bar; every aggregation and fusion below reads them from the cache.
+    scales = [(e, q) for e in dict.fromkeys(e for ex in nets.values() for e in ex) for q in px]
+    for e, q in tqdm(scales, desc=f"{target.name}: descriptors (net × Q)", unit="scale", disable=not study.progress):
+        e.scale(target.images, target.name, q)
     feats = {(n, how): describe(ex, target.images, target.name, px, how) for n, ex in nets.items()
              for how in AGGREGATIONS}
     t1 = time.time()
