@@ -47,7 +47,8 @@ REASONS = {
     "max_epochs": ("an epoch cap as a guard", "the paper stopped after 370K iterations (74 epochs); a cap keeps a "
                    "profile's budget, the plateau schedule is meant to end training first",
                    "each page lists nets stopped by the cap ('epoch cap') instead of the schedule"),
-    "max_epochs_finetune": ("an epoch cap for fine-tuned nets (S = 384 and jittered; localisers take their section's max_epochs where it sets one)",
+    "max_epochs_finetune": ("an epoch cap for fine-tuned nets (S = 384 and jittered; localisers take their "
+                            "section's max_epochs where it sets one)",
                             "as max_epochs", "as max_epochs"),
     "init": ("initialisation of fresh layers",
              "N(0, 0.01²) left C at chance at quick's width; the paper itself notes after submission that "
