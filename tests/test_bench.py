@@ -134,3 +134,30 @@ def test_performance_figures_plot_the_reports_rows(tiny_report):
     assert [t.get_text() for t in ax.get_yticklabels()] == list(bars["net"] + ": " + bars["path"])
     assert [p.get_width() for p in ax.patches] == list(bars["images_per_s"])
     assert figures.breakdown(None).axes[0].texts[0].get_text().startswith("no end-to-end run")
+
+
+def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_path):
+    """The Performance page's regeneration table: one row per record with a provenance, in
+    reproduce-all's order (not the files' alphabetical one), the benchmarks' files left out,
+    a total that is the sum, and the budgets judged from it."""
+    from vgglib.parts.performance import report
+    from vgglib.results import ResultSet
+
+    def record(name: str, wall_s: float, pieces: int = 1) -> None:
+        prov = {"commit": "abc1234", "wall_s": wall_s, "pieces": pieces, "nets_train_s": 60.0}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"provenance": prov}))
+
+    record("table4", 50 * 60, pieces=3)
+    record("table10", 6.0)
+    record("table3", 20 * 60)
+    (tmp_path / "bench.json").write_text(json.dumps({"wall_s": 300.0}))
+    frame = report.regeneration_frame(ResultSet(tmp_path))
+    assert list(frame["record"]) == ["table3", "table4", "table10", "all"]
+    assert list(frame["wall (min)"]) == [20.0, 50.0, 0.1, 70.1]
+    assert frame["runs of the command"].iloc[-1] == 5
+    sentence = report.regeneration_sentence(frame)
+    assert "Table 4 (`make reproduce-table4`) took 50 minutes" in sentence and "within it" in sentence
+    record("table2", 100 * 60)
+    sentence = report.regeneration_sentence(report.regeneration_frame(ResultSet(tmp_path)))
+    assert "all 4 records together (`make reproduce-all`) took 170 minutes" in sentence
+    assert "**1.1× over it**" in sentence

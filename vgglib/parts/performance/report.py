@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...results import REPO
+from ...results import REPO, ResultSet
 
 #: The report's sections, in order, by their key in bench.json.
 SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
 #: Issue 14's bound on ``make bench``'s whole run, in minutes.
 BUDGET_MIN = 10
+#: Issue 12's bounds, in minutes, on this 2-core machine from an empty run store.
+REPRODUCE_BUDGET_MIN = {"table4": 60, "all": 150}
 
 
 def header(report: dict) -> str:
@@ -150,3 +152,44 @@ def gpu_outputs(path: Path = GPU_REPORT) -> list:
             f"workers for the CPU path; bf16 matrix-multiply peak {rep['matmul_bf16_peak_tflops']} TFLOP/s.")
     return [Markdown(text), HTML(html(gpu_frame(rep), index=True, caption="Net D trained on the GPU"))]
 
+
+
+def regeneration_frame(results: ResultSet) -> pd.DataFrame:
+    """Each record's wall time as its provenance states it (summed over the runs of the command
+    that computed it), in ``make reproduce-all``'s order, with a total row: what regenerating every
+    table cost.  Records computed by other commands (the benchmarks) carry no provenance and are
+    left out."""
+    from .. import tables
+    rows = []
+    for name in [*tables(), *(n for n in results.names() if n not in tables())]:
+        prov = results[name].get("provenance", {}) if name in results else {}
+        if "wall_s" not in prov:
+            continue
+        rows.append({"record": name, "commit": prov["commit"], "wall (min)": round(prov["wall_s"] / 60, 1),
+                     "runs of the command": prov.get("pieces", 1),
+                     "nets' training (min)": round(prov.get("nets_train_s", 0) / 60, 1)})
+    frame = pd.DataFrame(rows)
+    if rows:
+        total = {"record": "all", "commit": "", "wall (min)": round(frame["wall (min)"].sum(), 1),
+                 "runs of the command": int(frame["runs of the command"].sum()), "nets' training (min)": None}
+        frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    return frame
+
+
+def regeneration_sentence(frame: pd.DataFrame) -> str:
+    """The regeneration's wall time against issue 12's budgets, in one sentence; it says plainly
+    when a budget is missed and by what factor.  "Nets' training" counts every net a record
+    uses, also those an earlier record trained, so it does not add up across records."""
+    if frame.empty:
+        return "No record of this profile states its wall time."
+    wall = dict(zip(frame["record"], frame["wall (min)"]))
+    parts = []
+    for key, label in (("table4", "Table 4 (`make reproduce-table4`)"),
+                       ("all", f"all {len(frame) - 1} records together (`make reproduce-all`)")):
+        if key in wall:
+            budget = REPRODUCE_BUDGET_MIN[key]
+            verdict = ("within it" if wall[key] <= budget else
+                       f"**{wall[key] / budget:.1f}× over it**")
+            parts.append(f"{label} took {wall[key]:.0f} minutes ({wall[key] / 60:.1f} h) from an empty run "
+                         f"store, against a budget of {budget} minutes: {verdict}")
+    return "; ".join(parts) + "."
