@@ -102,7 +102,8 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m vgglib.parts.performance.run --profile $(PROFILE) --out out/bench
 
-# Item 3's long accuracy check: D/256 in fp32 eager beside the stored bf16 + channels-last run (~12 min).
+# Item 3's long accuracy check: D/256 in fp32 eager beside the stored bf16 + channels-last run (~20 min
+# at quick), also written to results/$(PROFILE)/accuracy.json for the Departures page.
 bench-accuracy: $(STAMP)
 	$(PY) -m vgglib.parts.performance.accuracy --profile $(PROFILE) --out out/bench
 

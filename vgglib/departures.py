@@ -61,7 +61,8 @@ REASONS = {
     "train_limit": ("training images used", "seconds-long tests", "not applicable"),
     "test_limit": ("test images used", "seconds-long tests", "not applicable"),
     "bf16": ("bf16 autocast", "bf16 is 1.9× faster than fp32 on these CPUs (smoke keeps fp32 for exact tests)",
-             "make bench-accuracy trains D/256 in fp32 beside the bf16 run and tests both as Table 4 does"),
+             "below this table: make bench-accuracy trains D/256 in fp32 beside the bf16 run, tested as "
+             "Table 4 does"),
     "channels_last": ("channels-last memory layout", "speed only; same numbers up to rounding",
                       "make bench: the fast paths with their accuracy"),
     "workers": ("data-loading worker processes", "speed only; the batches are the same (seeded per step)",

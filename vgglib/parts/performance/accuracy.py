@@ -1,8 +1,9 @@
 """Item 3's long accuracy check: does bf16 + channels-last cost top-1?  D/256 is trained from the
 same A/256 parent with bf16 autocast + channels-last (at quick: the profile's own, stored run) and
 in fp32 eager, and both are tested as Table 4 does: dense, three scales, each in its own arithmetic.
-Writes accuracy.json; about 12 minutes at quick on 2 cores (the fp32 run), more if the store lacks
-A/256 or D/256.
+Writes accuracy.json, and at every profile but smoke a snapshot in results/<profile>/ that the
+Departures page reads; about 20 minutes at quick on 2 cores (the fp32 run), more if the store
+lacks A/256 or D/256.
 
     python -m vgglib.parts.performance.accuracy --profile quick --out out/bench
 """
@@ -17,7 +18,7 @@ from ... import evaluate
 from ...augment import Normalise
 from ...data import profile_splits
 from ...profiles import get_profile
-from ...results import hardware
+from ...results import RESULTS, git_commit, hardware
 from ...runs import Row, RunStore, make_spec
 from ...stats import cached_stats
 from ...train import dataset_id, ensure, train
@@ -43,7 +44,8 @@ def compare(profile: str, store: RunStore) -> dict:
         done = json.loads((run / "done.json").read_text())
         rows[name] = {**{k: round(v, 2) for k, v in evaluate.errors(post, splits.test.labels).items()},
                       "epochs": done["epochs"], "train_s": round(done["wall_s"])}
-    return {"profile": p.name, "hardware": hardware(), "row": "D/256", "test_qs_px": qs, "rows": rows}
+    return {"profile": p.name, "hardware": hardware(), "commit": git_commit(), "date": time.strftime(
+        "%Y-%m-%d %H:%M UTC", time.gmtime()), "row": "D/256", "test_qs_px": qs, "rows": rows}
 
 
 def main() -> None:
@@ -52,14 +54,22 @@ def main() -> None:
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--runs", default=None, help="run store (default: $VGGLIB_RUNS or ./runs)")
     parser.add_argument("--out", default="out/bench")
+    parser.add_argument("--snapshot", default=None,
+                        help="also write the report here (default: results/<profile>/accuracy.json, none at smoke)")
     args = parser.parse_args()
     started = time.perf_counter()
     report = compare(args.profile, RunStore(args.runs))
     report["wall_s"] = round(time.perf_counter() - started)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "accuracy.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    text = json.dumps(report, indent=1) + "\n"
+    (out / "accuracy.json").write_text(text)
+    snapshot = Path(args.snapshot) if args.snapshot else (
+        None if args.profile == "smoke" else RESULTS / args.profile / "accuracy.json")
+    if snapshot is not None:
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_text(text)
+    print(text, end="")
 
 
 if __name__ == "__main__":

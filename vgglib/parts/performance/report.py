@@ -193,3 +193,26 @@ def regeneration_sentence(frame: pd.DataFrame) -> str:
             parts.append(f"{label} took {wall[key]:.0f} minutes ({wall[key] / 60:.1f} h) from an empty run "
                          f"store, against a budget of {budget} minutes: {verdict}")
     return "; ".join(parts) + "."
+
+
+def precision_sentence(accuracy: dict | None, table4: dict | None) -> str:
+    """bf16 against fp32, measured (``make bench-accuracy``): D/256 trained and tested both ways
+    as Table 4 does, the gap beside D/256's spread over seeds from Table 4's record, the noise of
+    a comparison of two separately trained nets.  Without the report, says how to make it."""
+    if not accuracy:
+        return ("Not measured at this profile: `make bench-accuracy` trains D/256 in fp32 beside the "
+                "bf16 run and writes `results/<profile>/accuracy.json`.")
+    from ..classification.report import seed_noise
+    low, full = accuracy["rows"]["bf16 + channels-last"], accuracy["rows"]["fp32 eager"]
+    gap = round(low["top1"] - full["top1"], 2)
+    text = (f"Measured (`make bench-accuracy`, commit `{accuracy.get('commit', 'unknown')}`): "
+            f"{accuracy['row']} trained and tested in bf16 + channels-last errs on {low['top1']:.2f}% "
+            f"(top-1, dense, three scales; {low['epochs']} epochs, {low['train_s'] / 60:.0f} min), in fp32 "
+            f"on {full['top1']:.2f}% ({full['epochs']} epochs, {full['train_s'] / 60:.0f} min): "
+            f"bf16 is {abs(gap):.2f} points {'worse' if gap > 0 else 'better'}")
+    if table4 and accuracy["row"] in table4.get("noise", {}):
+        spread, what = seed_noise(table4, accuracy["row"], measure="multi")
+        inside = abs(gap) <= spread
+        text += (f", {'inside' if inside else 'outside'} the {what} of {spread:.2f} points"
+                 f"{'' if inside else ' (one fp32 seed: a single comparison, not a verdict)'}")
+    return text + "."
