@@ -19,9 +19,9 @@ from .parts.page import DATA
 from .results import REPO, results_dir
 
 NOTEBOOKS = REPO / "notebooks"
-#: Notebooks that take the profile only: performance reads the benchmark's own report, and
-#: departures compares the profile with the paper's settings (neither reads table records).
-PROFILE_ONLY = {"performance", "departures"}
+#: Notebooks that take the profile only: performance reads the benchmark's own report and the
+#: committed records under results/<profile>/, whatever folder the book is built from.
+PROFILE_ONLY = {"performance"}
 
 
 def check_parameters(notebook: str | Path, parameters: dict) -> None:
