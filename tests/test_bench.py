@@ -180,3 +180,16 @@ def test_precision_sentence_weighs_bf16_against_fp32_with_d256s_seed_spread():
     outside = report.precision_sentence(acc(8.1, 8.4), table4)
     assert "bf16 is 0.30 points better, outside" in outside and "not a verdict" in outside
     assert "make bench-accuracy" in report.precision_sentence(None, table4)
+
+
+def test_readmes_regeneration_total_is_the_committed_records():
+    """The README's reproduce-all row quotes the regeneration's total; it must be the committed
+    quick records' total (as the Performance page computes it), so a regeneration updates both."""
+    import re
+
+    from vgglib.parts.performance import report
+    from vgglib.results import ResultSet
+
+    quoted = re.search(r"the committed records took ([\d.]+) h together", (ROOT / "README.md").read_text())
+    frame = report.regeneration_frame(ResultSet(ROOT / "results" / "quick"))
+    assert quoted and float(quoted[1]) == round(frame["wall (min)"].iloc[-1] / 60, 1)

@@ -52,12 +52,16 @@ def hardware() -> str:
     return f"{cpu}, {os.cpu_count()} cores, CPU only"
 
 
+def utc_now() -> str:
+    """The date every record and report states, to the minute in UTC (``2026-12-01 03:36 UTC``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def provenance(profile: str, started: float, **extra) -> dict:
     """The record a results page shows: profile, commit, hardware, date and wall time."""
     return {"profile": profile, "commit": git_commit(), "hardware": hardware(),
             "torch": torch.__version__,
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "wall_s": round(time.time() - started, 1), **extra}
+            "date": utc_now(), "wall_s": round(time.time() - started, 1), **extra}
 
 
 def results_dir(profile: str, root: str | Path | None = None) -> Path:
@@ -97,6 +101,10 @@ class ResultSet:
         if name not in self._cache:
             self._cache[name] = load_result(name, self.directory)
         return self._cache[name]
+
+    def get(self, name: str) -> dict | None:
+        """Record ``name``, or None where the directory lacks it (a page's optional measurement)."""
+        return self[name] if name in self else None
 
     def names(self) -> list[str]:
         """Every record in the directory, by name."""

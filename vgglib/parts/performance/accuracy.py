@@ -18,7 +18,7 @@ from ... import evaluate
 from ...augment import Normalise
 from ...data import profile_splits
 from ...profiles import get_profile
-from ...results import RESULTS, git_commit, hardware
+from ...results import RESULTS, git_commit, hardware, utc_now
 from ...runs import Row, RunStore, make_spec
 from ...stats import cached_stats
 from ...train import dataset_id, ensure, train
@@ -44,8 +44,8 @@ def compare(profile: str, store: RunStore) -> dict:
         done = json.loads((run / "done.json").read_text())
         rows[name] = {**{k: round(v, 2) for k, v in evaluate.errors(post, splits.test.labels).items()},
                       "epochs": done["epochs"], "train_s": round(done["wall_s"])}
-    return {"profile": p.name, "hardware": hardware(), "commit": git_commit(), "date": time.strftime(
-        "%Y-%m-%d %H:%M UTC", time.gmtime()), "row": "D/256", "test_qs_px": qs, "rows": rows}
+    return {"profile": p.name, "hardware": hardware(), "commit": git_commit(), "date": utc_now(),
+            "row": "D/256", "test_qs_px": qs, "rows": rows}
 
 
 def main() -> None:

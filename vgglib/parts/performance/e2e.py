@@ -35,7 +35,7 @@ from pathlib import Path
 from ...files import write_json
 from ...identity import evaluation_code_version
 from ...profiles import get_profile
-from ...results import git_commit, hardware
+from ...results import git_commit, hardware, utc_now
 from . import floor, peak
 from .limits import e2e_snapshot
 
@@ -186,7 +186,7 @@ def main() -> None:
         ("book", "make --no-print-directory book")]
     p, runs = get_profile(args.profile), Path(args.runs)
     state = start_or_resume(runs, args.fresh)
-    state["pieces"].append({"commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    state["pieces"].append({"commit": git_commit(), "date": utc_now()})
     state["peaks"].append(peak.peaks())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop)
@@ -205,7 +205,7 @@ def main() -> None:
               "pieces": state["pieces"], "peaks_gflop_s": peaks, "peaks_per_piece": state["peaks"],
               "floor_s": summary["floor_s"], "wall_over_floor": round(wall / summary["floor_s"], 2),
               "breakdown": breakdown(took, nets, evals, summary), "floor": summary, "hardware": hardware(),
-              "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+              "commit": git_commit(), "date": utc_now()}
     if args.keep_runs:
         (runs / STATE).unlink()
     else:

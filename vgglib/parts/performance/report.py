@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from ...results import REPO, ResultSet
+from .. import tables
+from ..classification.report import seed_noise
 
 #: The report's sections, in order, by their key in bench.json.
 SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
@@ -153,16 +155,16 @@ def gpu_outputs(path: Path = GPU_REPORT) -> list:
     return [Markdown(text), HTML(html(gpu_frame(rep), index=True, caption="Net D trained on the GPU"))]
 
 
-
 def regeneration_frame(results: ResultSet) -> pd.DataFrame:
     """Each record's wall time as its provenance states it (summed over the runs of the command
     that computed it), in ``make reproduce-all``'s order, with a total row: what regenerating every
     table cost.  Records computed by other commands (the benchmarks) carry no provenance and are
-    left out."""
-    from .. import tables
+    left out.  "Nets' training" counts every net a record uses, also those an earlier record
+    trained, so it is not summed."""
+    order = list(tables())
     rows = []
-    for name in [*tables(), *(n for n in results.names() if n not in tables())]:
-        prov = results[name].get("provenance", {}) if name in results else {}
+    for name in sorted(results.names(), key=lambda n: (order.index(n) if n in order else len(order), n)):
+        prov = results[name].get("provenance", {})
         if "wall_s" not in prov:
             continue
         rows.append({"record": name, "commit": prov["commit"], "wall (min)": round(prov["wall_s"] / 60, 1),
@@ -178,8 +180,7 @@ def regeneration_frame(results: ResultSet) -> pd.DataFrame:
 
 def regeneration_sentence(frame: pd.DataFrame) -> str:
     """The regeneration's wall time against issue 12's budgets, in one sentence; it says plainly
-    when a budget is missed and by what factor.  "Nets' training" counts every net a record
-    uses, also those an earlier record trained, so it does not add up across records."""
+    when a budget is missed and by what factor."""
     if frame.empty:
         return "No record of this profile states its wall time."
     wall = dict(zip(frame["record"], frame["wall (min)"]))
@@ -202,7 +203,6 @@ def precision_sentence(accuracy: dict | None, table4: dict | None) -> str:
     if not accuracy:
         return ("Not measured at this profile: `make bench-accuracy` trains D/256 in fp32 beside the "
                 "bf16 run and writes `results/<profile>/accuracy.json`.")
-    from ..classification.report import seed_noise
     low, full = accuracy["rows"]["bf16 + channels-last"], accuracy["rows"]["fp32 eager"]
     gap = round(low["top1"] - full["top1"], 2)
     text = (f"Measured (`make bench-accuracy`, commit `{accuracy.get('commit', 'unknown')}`): "

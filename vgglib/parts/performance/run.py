@@ -22,7 +22,6 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -30,7 +29,7 @@ import torchvision
 
 from ...data import profile_splits
 from ...profiles import get_profile
-from ...results import REPO, RESULTS, git_commit, hardware
+from ...results import REPO, RESULTS, git_commit, hardware, utc_now
 from ...stats import compute_stats
 from . import data_pipeline, eval_cost, fast_paths, limits, memory, throughput
 from .report import SECTIONS, markdown
@@ -114,7 +113,7 @@ def run(profile: str, sizes: Sizes, tiny: bool, accuracy: bool, compile_cap_s: f
             "table4_wall_over_floor_reason": t4.get("reason", "the limits section was not run"),
             "tiny": tiny, "hardware": hardware(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "threads": torch.get_num_threads(), "commit": git_commit(),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": utc_now(),
             "wall_s": round(time.perf_counter() - started, 1), "sections": sections}
 
 
