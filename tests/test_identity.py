@@ -1,12 +1,10 @@
-"""Nothing stale: run keys follow the data's content and the training code; cached posteriors
-follow the evaluation code; weight files carry classes and a checksum, byte-identical when
-their tensors are; a failed run leaves no directory behind."""
-import shutil
-
+"""Nothing stale: run keys follow the data's content and their kind's version (the behaviour
+suite, tests/test_behaviour.py, guards the versions); weight files carry classes and a checksum,
+byte-identical when their tensors are; a failed run leaves no directory behind."""
 import pytest
 import torch
 
-from vgglib import arch, data, identity
+from vgglib import arch, data
 from vgglib.profiles import get_profile, parse_field
 from vgglib.results import provenance_line
 from vgglib.runs import Row, RunStore, make_spec
@@ -14,43 +12,6 @@ from vgglib.train import dataset_id, train
 
 PROFILE = get_profile("smoke").with_(dataset="synthetic", width=1 / 16, fc_width=16, batch=16, max_epochs=1,
                                      val_size=32, train_limit=64, test_limit=32)
-
-
-@pytest.fixture
-def package_copy(tmp_path, monkeypatch):
-    """A copy of vgglib's sources that the code version is computed from."""
-    copy = tmp_path / "vgglib"
-    shutil.copytree(identity.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "parts"))
-    monkeypatch.setattr(identity, "PACKAGE", copy)
-    return copy
-
-
-def test_editing_the_augmentation_code_makes_a_new_run(package_copy):
-    key = make_spec(Row("A", 256), PROFILE, "d", 0, None).key
-    augment = package_copy / "augment.py"
-    augment.write_text(augment.read_text() + "\n# a comment changes no weights\n")
-    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key
-    source = augment.read_text().replace('"""Paper', '"""Edited docstring: the paper', 1)
-    augment.write_text(source)
-    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key
-    augment.write_text(source.replace("def rescale(", "def rescale_images(").replace("rescale(", "rescale_images("))
-    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key != key
-
-
-def test_posterior_caches_follow_the_evaluation_code(package_copy):
-    before, key = identity.evaluation_code_version(), make_spec(Row("A", 256), PROFILE, "d", 0, None).key
-    features = package_copy / "features.py"
-    features.write_text(features.read_text() + "\nEXTRA = 1\n")
-    assert identity.evaluation_code_version() != before
-    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key     # features make no weights
-
-
-def test_the_validation_that_drives_the_schedule_is_training_code(package_copy):
-    """Dense evaluation decides when the learning rate drops, so editing it makes new runs."""
-    key = make_spec(Row("A", 256), PROFILE, "d", 0, None).key
-    evaluate = package_copy / "evaluate.py"
-    evaluate.write_text(evaluate.read_text() + "\nEXTRA = 1\n")
-    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key != key
 
 
 def test_changed_data_never_reuses_a_run():
@@ -141,3 +102,18 @@ def test_a_fine_tuning_cap_retrains_only_the_fine_tuned_nets():
     assert make_spec(Row("A", 256), longer, "d", 0, None).key == make_spec(Row("A", 256), PROFILE, "d", 0, None).key
     assert make_spec(Row("D", 384), longer, "d", 0, "p").key != make_spec(Row("D", 384), PROFILE, "d", 0, "p").key
     assert make_spec(Row("D", 384), longer, "d", 0, "p").max_epochs == PROFILE.max_epochs_finetune + 1
+
+
+def test_a_kinds_version_is_in_its_keys_and_caches(monkeypatch):
+    """Bumping the classifier's version renews every net (and so the posteriors and features
+    cached in their directories and the localisers keyed by them); bumping another kind's keeps
+    the nets."""
+    from vgglib import identity
+
+    key = make_spec(Row("A", 256), PROFILE, "d", 0, None).key
+    monkeypatch.setitem(identity.VERSIONS, "posteriors", identity.VERSIONS["posteriors"] + 1)
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key == key
+    monkeypatch.setitem(identity.VERSIONS, "classifier", identity.VERSIONS["classifier"] + 1)
+    assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key != key
+    with pytest.raises(ValueError, match="unknown kind of computation 'net'; valid: classifier, localiser"):
+        identity.version("net")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -24,23 +24,7 @@ import torch.nn.functional as F
 from .augment import derived_seed
 from .data import Splits
 from .images import FolderImages, ImageSet, Subset, TensorImages
-from .profiles import section
-
-
-@dataclass(frozen=True)
-class LocSettings:
-    """The localisation data of one profile: canvas side (pixels), how many canvases per
-    split, clutter fragments per canvas, and the object's side as a fraction of the canvas."""
-
-    canvas: int
-    train: int
-    val: int
-    test: int
-    clutter: int = 2
-    min_side: float = 0.35
-    max_side: float = 0.85
-
-
+from .profiles import LocalisationSettings, Profile
 
 
 @dataclass
@@ -152,19 +136,21 @@ def paste(canvas: torch.Tensor, patch: torch.Tensor, x0: int, y0: int) -> None:
 
 
 PARTS = ("train", "val", "test")
+#: What of the localisation section draws the canvases (the rest is the localisers' training).
+CANVAS_FIELDS = ("canvas", "train", "val", "test", "clutter", "min_side", "max_side")
 
 
-def canvas_part(splits: Splits, settings: LocSettings, part: str, seed: int = 0) -> BoxSet:
+def canvas_part(splits: Splits, settings: LocalisationSettings, part: str, seed: int = 0) -> BoxSet:
     """The canvases of one split, from that split's own images (val: the held-out training images)."""
     return canvases(getattr(splits, part), getattr(settings, part), settings.canvas,
                     derived_seed(seed, PARTS.index(part)), settings.clutter,
                     (settings.min_side, settings.max_side))
 
 
-def canvas_splits(splits: Splits, settings: LocSettings, seed: int = 0) -> LocSplits:
+def canvas_splits(splits: Splits, settings: LocalisationSettings, seed: int = 0) -> LocSplits:
     """Canvases for training, validation and test, each from its own split's images."""
     desc = {"kind": "canvases", "source": f"{splits.name}-{len(splits.train)}-{len(splits.val)}-{splits.fingerprint}",
-            "seed": seed, **asdict(settings)}
+            "seed": seed, **{f: getattr(settings, f) for f in CANVAS_FIELDS}}
     key = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:8]
     return LocSplits(*(canvas_part(splits, settings, part, seed) for part in PARTS),
                      name=f"canvas-{splits.name}-{key}", meta=desc)
@@ -250,21 +236,25 @@ def imagenet_boxes(splits: Splits) -> LocSplits:
                      meta={"kind": "ilsvrc", "root": splits.meta["root"]})
 
 
-def _settings(profile_name: str, splits: Splits) -> LocSettings:
-    """A profile's canvas settings (``[<profile>.localisation]`` in profiles.toml)."""
-    values = section(profile_name, "localisation")
-    return LocSettings(**{k: values[k] for k in values if k in LocSettings.__dataclass_fields__})
-
-
-def loc_splits(profile_name: str, splits: Splits, seed: int = 0) -> LocSplits:
-    """The localisation data of a profile: ILSVRC boxes for ImageNet, canvases otherwise."""
+def loc_splits(profile: Profile, splits: Splits, seed: int = 0) -> LocSplits:
+    """The localisation data of a profile: ILSVRC boxes for ImageNet, canvases otherwise (an
+    error for a profile whose localisation section draws no canvases)."""
     if splits.name == "imagenet":
         return imagenet_boxes(splits)
-    return canvas_splits(splits, _settings(profile_name, splits), seed)
+    return canvas_splits(splits, canvas_settings(profile), seed)
 
 
-def loc_test_set(profile_name: str, splits: Splits, seed: int = 0) -> BoxSet:
+def loc_test_set(profile: Profile, splits: Splits, seed: int = 0) -> BoxSet:
     """Only the test part of :func:`loc_splits` (cheap: for figures of stored results)."""
     if splits.name == "imagenet":
         return folder_boxes(splits.test, annotation_dir(splits.meta["root"]) / "val")
-    return canvas_part(splits, _settings(profile_name, splits), "test", seed)
+    return canvas_part(splits, canvas_settings(profile), "test", seed)
+
+
+def canvas_settings(profile: Profile) -> LocalisationSettings:
+    """The profile's localisation section, which must say how to draw canvases."""
+    settings = profile.section("localisation")
+    if settings.canvas is None:
+        raise ValueError(f"profile {profile.name!r}: its localisation section sets no canvas side; "
+                         f"canvases are drawn at profiles that set one (quick, smoke)")
+    return settings

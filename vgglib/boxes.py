@@ -29,8 +29,8 @@ from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
 from .box_data import BoxSet, LocSplits
 from .data import Splits
 from .evaluate import batches, bf16_autocast, device_of, eval_mode, window_scores
-from .profiles import Profile, section
-from .runs import RunSpec, RunStore, key_settings
+from .profiles import Profile
+from .runs import Row, RunSpec, RunStore, Settings
 from .train import Classification, train
 
 HEADS = ("SCR", "PCR")
@@ -151,14 +151,14 @@ class Localisation(Classification):
 
     def scale(self, spec: RunSpec) -> int:
         """The fixed training scale S (Appendix A: 256 or 384, no jittering)."""
-        return spec.settings["S"]
+        return spec.task["S"]
 
     def build(self, spec: RunSpec) -> arch.VGG:
         """The localiser, its layers outside ``tune`` frozen."""
         torch.manual_seed(spec.seed)
-        s = spec.settings
-        model = build_localiser(self.donor, s["head"], len(self.data.train.images.classes), s["init_std"])
-        freeze(model, s["tune"])
+        model = build_localiser(self.donor, spec.task["head"], len(self.data.train.images.classes),
+                                spec.settings.init_std)
+        freeze(model, spec.task["tune"])
         return model
 
     def classes(self) -> list[str]:
@@ -167,27 +167,26 @@ class Localisation(Classification):
 
     def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BoxLoader:
         """The seeded training canvases with their boxes."""
-        return BoxLoader(self.data.train, augmenter, spec.settings["batch"], spec.seed, rank, world, workers)
+        return BoxLoader(self.data.train, augmenter, spec.settings.batch, spec.seed, rank, world, workers)
 
     def loss(self, output: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
         """The Euclidean loss on the box parameters."""
         return box_loss(output, boxes, labels)
 
-    def val_error(self, model: arch.VGG, norm: Normalise, q: int, profile: Profile) -> float:
+    def val_error(self, model: arch.VGG, norm: Normalise, q: int, spec: RunSpec, profile: Profile) -> float:
         """Localisation error (%) on the validation canvases: true class, central crop."""
         val = self.data.val
-        boxes = centre_boxes(model, val, q, norm, val.labels, profile.eval_batch, profile.bf16)
+        boxes = centre_boxes(model, val, q, norm, val.labels, profile.eval_batch, spec.settings.bf16)
         return error(hits(boxes[:, None], val.labels[:, None], val))
 
 
 def localiser_spec(row: str, head: str, tune: str, profile: Profile, data: LocSplits, seed: int,
                    parent_key: str, copied: tuple[str, ...], epochs: int) -> RunSpec:
     """Everything that determines a localisation net, for the run store (row e.g. ``D/384``)."""
-    settings = key_settings(profile)
-    settings.update(task="localisation", head=head, tune=tune, S=int(row.split("/")[1]))
-    return RunSpec(row=f"{row}:loc-{head}-{tune}", profile=profile.name, settings=settings,
+    return RunSpec(row=f"{row}:loc-{head}-{tune}", profile=profile.name, settings=Settings.of(profile),
                    dataset=data.name, seed=seed, parent=parent_key, copy=copied,
-                   lr=section(profile.name, "localisation")["lr"], max_epochs=epochs)
+                   lr=profile.section("localisation").lr, max_epochs=epochs, kind="localiser",
+                   task={"head": head, "tune": tune, "S": Row.parse(row).scale})
 
 
 def train_localiser(spec: RunSpec, store: RunStore, data: LocSplits, donor: arch.VGG, splits: Splits,

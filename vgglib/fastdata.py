@@ -1,4 +1,4 @@
-"""The ImageNet training path made able to feed a GPU (issue 14, item 4).
+"""The ImageNet training path made able to feed a GPU.
 
 Two pieces, chosen by the profile: ``train_folder`` names the training folder under the data
 root (``train``, or the one-off pre-resized copy ``train-s512`` that :func:`preresize` writes:

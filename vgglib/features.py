@@ -22,7 +22,7 @@ from .arch import VGG
 from .augment import Normalise, rescale, seeded_generator
 from .evaluate import batches, device_of, eval_mode, window_scores
 from .files import save_tensor
-from .identity import evaluation_code_version
+from .identity import version
 from .images import ImageSet
 from .targets import VAL_FRACTION
 
@@ -77,8 +77,8 @@ def stacked(parts: Sequence[torch.Tensor]) -> torch.Tensor:
 
 class Extractor:
     """A frozen net as a feature extractor.  Each scale's descriptors are cached in the net's
-    run directory as ``features/<data set>-q<px>-<code version>.pt``, so the key is (net run,
-    data set, Q, evaluation code) and
+    run directory as ``features/<data set>-q<px>-v<version>.pt``, so the key is (net run,
+    data set, Q, the features' version) and
     any Q set, aggregation or SVM setting built from cached scales costs no forward pass."""
 
     def __init__(self, model: VGG, run: Path, normalise: Normalise, batch_size: int = 256,
@@ -89,7 +89,7 @@ class Extractor:
 
     def scale(self, images: ImageSet, name: str, q: int) -> torch.Tensor:
         """Descriptors of data set ``name`` at Q = ``q`` pixels, from the cache when there."""
-        cache = self.run / "features" / f"{name}-q{q}-{evaluation_code_version()}.pt"
+        cache = self.run / "features" / f"{name}-q{q}-v{version('features')}.pt"
         if (name, q) not in self._loaded:
             if cache.exists():
                 self._loaded[name, q] = torch.load(cache, weights_only=True)

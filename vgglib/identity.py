@@ -1,64 +1,43 @@
-"""What identifies a result: the data by content and the code by source.
+"""What identifies a result: the data by content and the computation by an explicit version.
 
-A run key names the data set by a fingerprint of its bytes and the code by a hash of the
-source files that determine the weights, so changed images, labels or augmentation code
-never silently reuse an old run, and cached posteriors never outlive the evaluation code."""
+A run key names the data set by a fingerprint of its bytes and the computation by the version
+of its kind (:data:`VERSIONS`), never by a hash of source text: moving a module, renaming a
+helper or adding type hints retrains nothing, while changed images or labels never reuse an old
+run.  A developer bumps a kind's version when a change moves its numbers; the behaviour suite
+(:mod:`vgglib.behaviour`, run by the tests) catches outputs that move without a bump and names
+the version to bump."""
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-#: The package whose sources are hashed (a parameter, so a test can point it at an edited copy).
-PACKAGE = Path(__file__).resolve().parent
-#: The modules that determine a trained net's weights: the net, its data, its augmentation
-#: and the batches' route to the device, the loop and the run store, the validation that
-#: drives the learning-rate schedule (dense evaluation), and the localisers' boxes and canvases.
-TRAINING_SOURCES = ("arch.py", "lrn.py", "dropout.py", "augment.py", "data.py", "images.py", "stats.py",
-                    "fastdata.py", "train.py", "evaluate.py", "runs.py", "identity.py", "boxes.py", "box_data.py")
-#: What determines cached test posteriors and features beyond the weights.
-EVALUATION_SOURCES = ("features.py", "study.py")
+#: The version of each kind of stored computation, part of its key or cache name:
+#:   classifier  a trained classification net (architecture, data path, augmentation, dropout,
+#:               init, the training loop, the validation that drives its schedule)
+#:   localiser   an Appendix A localisation net beyond its donor (head, boxes, canvases, loss)
+#:   posteriors  cached test posteriors of a net (dense, multi-crop, centre, flips)
+#:   features    cached Appendix B descriptors of a net
+#: A localiser's key also holds its donor's key, and cached posteriors and features live in
+#: their net's run directory, so bumping ``classifier`` renews everything built on the nets.
+VERSIONS: dict[str, int] = {"classifier": 1, "localiser": 1, "posteriors": 1, "features": 1}
 
 
-def _code_only(source: str) -> str:
-    """The module's syntax tree without docstrings: comments, docstrings and layout are not code."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
+def version(kind: str) -> int:
+    """The version of one kind of stored computation, or an error naming the kinds."""
+    if kind not in VERSIONS:
+        raise ValueError(f"unknown kind of computation {kind!r}; valid: {', '.join(VERSIONS)}")
+    return VERSIONS[kind]
 
 
-@cache
-def _source_hash(path: Path, size: int, mtime_ns: int) -> str:
-    return hashlib.sha256(_code_only(path.read_text()).encode()).hexdigest()
-
-
-def code_version(modules: Iterable[str]) -> str:
-    """A short hash of the code (not the comments or docstrings) of ``modules`` in :data:`PACKAGE`."""
-    h = hashlib.sha256()
-    for name in sorted(modules):
-        path = PACKAGE / name
-        st = path.stat()
-        h.update(f"{name}:{_source_hash(path, st.st_size, st.st_mtime_ns)}\n".encode())
-    return h.hexdigest()[:12]
-
-
-def training_code_version() -> str:
-    """The code version in every run key."""
-    return code_version(TRAINING_SOURCES)
-
-
-def evaluation_code_version() -> str:
-    """The code version of cached posteriors and features: training's and evaluation's code."""
-    return code_version(TRAINING_SOURCES + EVALUATION_SOURCES)
+def versions_tag() -> str:
+    """Every kind's version in one short string (``classifier1-localiser1-…``): what a long
+    measurement records to refuse resuming across a change that moves numbers."""
+    return "-".join(f"{kind}{v}" for kind, v in VERSIONS.items())
 
 
 @lru_cache(maxsize=256)

@@ -3,15 +3,55 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import MISSING, dataclass, replace
+from functools import cache
 from pathlib import Path
 
 PROFILE_FILE = Path(__file__).with_name("profiles.toml")
 
 
 @dataclass(frozen=True)
+class LocalisationSettings:
+    """Appendix A's settings at one profile (``[<profile>.localisation]``): the localisers'
+    learning rate and their own epoch cap (None: the profile's), and, where the profile draws
+    its boxes on canvases, the canvas side (pixels), the canvases per split, the clutter
+    fragments per canvas and the object's side as a fraction of the canvas."""
+
+    lr: float
+    max_epochs: int | None = None
+    canvas: int | None = None
+    train: int = 0
+    val: int = 0
+    test: int = 0
+    clutter: int = 2
+    min_side: float = 0.35
+    max_side: float = 0.85
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """Appendix B's analogue targets at one profile (``[<profile>.transfer]``): canvas side (px);
+    (train, val, test) canvases of the VOC-style and action-style targets; digits kept per class
+    (0 = all, about 180); the Caltech-101 protocol's training and most test images per class;
+    items per VOC canvas."""
+
+    canvas: int
+    voc: tuple[int, int, int]
+    action: tuple[int, int, int]
+    digits_per_class: int
+    per_class: tuple[int, int] = (30, 50)
+    items: tuple[int, int] = (2, 4)
+
+
+def to_pixels(paper_value: int, crop: int) -> int:
+    """A paper-unit scale (S or Q at crop 224) in the pixels of a profile whose crop is ``crop``."""
+    return round(paper_value * crop / 224)
+
+
+@dataclass(frozen=True)
 class Profile:
-    """One scale of the protocol; every field is read from ``profiles.toml``."""
+    """One scale of the protocol; every field is read from ``profiles.toml``.  The sections of
+    the parts that have them are typed (None where a profile has none)."""
 
     name: str
     dataset: str
@@ -40,25 +80,41 @@ class Profile:
     ckpt_every_steps: int
     train_folder: str
     decode: str
+    localisation: LocalisationSettings | None = None
+    transfer: TransferSettings | None = None
 
     def scale(self, paper_value: int) -> int:
         """A paper-unit scale (S or Q at crop 224) in this profile's pixels."""
-        return round(paper_value * self.crop / 224)
+        return to_pixels(paper_value, self.crop)
 
     def as_dict(self) -> dict:
-        """All fields, for run specs and provenance."""
-        return asdict(self)
+        """The profile's own fields (not its parts' sections), for provenance and ``--set``."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in SECTIONS}
 
     def with_(self, **changes) -> Profile:
-        """A copy with some fields changed (e.g. a smaller epoch cap for one run)."""
-        unknown = set(changes) - set(self.as_dict())
+        """A copy with some fields changed (e.g. a smaller epoch cap for one run, or a smaller
+        section: ``localisation=replace(p.localisation, train=64)``)."""
+        unknown = set(changes) - set(self.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown profile fields {sorted(unknown)}; valid: {sorted(self.as_dict())}")
         return replace(self, **changes)
 
+    def section(self, name: str) -> LocalisationSettings | TransferSettings:
+        """One part's settings, or an error that names the profiles having them: a part never
+        falls back to another profile's numbers."""
+        if name not in SECTIONS:
+            raise ValueError(f"unknown settings section {name!r}; valid: {', '.join(SECTIONS)}")
+        value = getattr(self, name)
+        if value is None:
+            having = [p for p, v in profiles().items() if getattr(v, name) is not None]
+            raise ValueError(f"profile {self.name!r} has no [{self.name}.{name}] settings in {PROFILE_FILE}; "
+                             f"profiles that have them: {', '.join(having)}")
+        return value
 
-#: Sections of a profile that configure one part of the paper rather than the training engine.
-SECTIONS = ("localisation", "transfer")
+
+#: Sections of a profile that configure one part of the paper rather than the training engine,
+#: and their types.
+SECTIONS = {"localisation": LocalisationSettings, "transfer": TransferSettings}
 
 
 def paper_defaults() -> dict:
@@ -82,26 +138,25 @@ def raw_profiles() -> dict[str, dict]:
     return out
 
 
+def _typed(name: str, values: dict) -> LocalisationSettings | TransferSettings | None:
+    """A section's values as its type (lists as tuples), None where the profile sets none of
+    the fields the type requires."""
+    kind = SECTIONS[name]
+    required = {f for f, d in kind.__dataclass_fields__.items() if d.default is MISSING}
+    if not required <= set(values):
+        return None
+    unknown = set(values) - set(kind.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"{PROFILE_FILE}: unknown {name} settings {sorted(unknown)}; "
+                         f"valid: {', '.join(kind.__dataclass_fields__)}")
+    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+@cache
 def profiles() -> dict[str, Profile]:
     """Every profile in ``profiles.toml``."""
-    return {name: Profile(name=name, **{k: v for k, v in values.items() if k not in SECTIONS})
+    return {name: Profile(name=name, **{k: (_typed(k, v) if k in SECTIONS else v) for k, v in values.items()})
             for name, values in raw_profiles().items()}
-
-
-def section(profile: str, name: str) -> dict:
-    """One part's settings at a profile (``localisation``, ``transfer``), or an error that
-    names the profiles having them: a part never falls back to another profile's numbers."""
-    raw = raw_profiles()
-    if profile not in raw:
-        raise ValueError(f"unknown profile {profile!r}; valid: {', '.join(raw)}")
-    if name not in SECTIONS:
-        raise ValueError(f"unknown settings section {name!r}; valid: {', '.join(SECTIONS)}")
-    values = raw[profile][name]
-    if not values:
-        having = [p for p, v in raw.items() if v[name]]
-        raise ValueError(f"profile {profile!r} has no [{profile}.{name}] settings in {PROFILE_FILE}; "
-                         f"profiles that have them: {', '.join(having)}")
-    return values
 
 
 #: What a typed value may be, per field (checked for ``--set``): a test and the fix it names.

@@ -12,24 +12,45 @@ from pathlib import Path
 
 from .arch import INIT_FROM_A, check_config
 from .files import write_json
-from .identity import training_code_version
+from .identity import version
 from .images import ImageSet
-from .profiles import Profile
+from .profiles import Profile, to_pixels
 from .stats import Stats, cached_stats
 
-#: Profile fields that change how fast a run goes or how often it saves, never its weights (the
-#: pre-resized folder and device decoding change pixels by resampling and decoder rounding only).
-NOT_IN_KEY = ("name", "workers", "eval_batch", "ckpt_every_steps", "train_folder", "decode", "dataset", "val_size",
-              "train_limit", "test_limit")
-#: Profile fields a spec holds as resolved for its run (``RunSpec.lr``, ``RunSpec.max_epochs``: a
-#: fine-tune's or a net trained from scratch), so changing one kind's cap retrains only that kind.
-RESOLVED = ("lr", "lr_finetune", "max_epochs", "max_epochs_finetune")
+
+@dataclass(frozen=True)
+class Settings:
+    """What of a profile determines a trained net's weights, typed: the net's width, crop and
+    head, SGD's batch, momentum and weight decay, dropout, the schedule's decays and patience,
+    the initialisation and the number formats.  Training reads these from its spec and nothing
+    else of the profile but how fast it runs (workers, evaluation batch, checkpoint interval,
+    decoding); the data set is keyed by its content and the learning rate and epoch cap are
+    resolved per run (:func:`resolved`)."""
+
+    crop: int
+    width: float
+    fc_width: int
+    batch: int
+    momentum: float
+    weight_decay: float
+    dropout: float
+    decays: int
+    patience: int
+    init: str
+    init_std: float
+    bf16: bool
+    channels_last: bool
+
+    @classmethod
+    def of(cls, profile: Profile, **changes: object) -> Settings:
+        """A profile's settings, with ``changes`` (a row's own init)."""
+        return cls(**{**{f: getattr(profile, f) for f in cls.__dataclass_fields__}, **changes})
+
+    def scale(self, paper_value: int) -> int:
+        """A paper-unit scale (S or Q at crop 224) in these settings' pixels."""
+        return to_pixels(paper_value, self.crop)
 
 
-def key_settings(profile: Profile) -> dict:
-    """The profile fields that are part of every run key: all but the speed settings and the
-    ones a spec resolves for its own run."""
-    return {k: v for k, v in profile.as_dict().items() if k not in NOT_IN_KEY + RESOLVED}
 #: Paper §3.1, as data: a row's parent and the layers it takes from it ("all" = every layer).
 #: A and A-LRN start from random init; B–E from A's first four convs and three FCs.  The
 #: §4.1 shallow net (8 weight layers, shallower than A) starts from random init like A: the
@@ -82,25 +103,33 @@ class Row:
 class RunSpec:
     """Everything that determines a trained net's weights; its hash names its directory.
 
-    ``dataset`` names the data by content (:func:`vgglib.train.dataset_id`) and ``code`` is
-    the version of the training code (:func:`vgglib.identity.training_code_version`), so new
-    data or edited training code never reuse an old run."""
+    ``dataset`` names the data by content (:func:`vgglib.train.dataset_id`) and ``kind`` with
+    ``version`` name the computation (:data:`vgglib.identity.VERSIONS`), so new data or a change
+    that moves a kind's numbers never reuse an old run, and a refactor retrains nothing.
+    ``task`` holds a task's own settings beyond the classifier's (a localiser's head, tuned
+    layers and training scale); it is empty for a classification net."""
 
     row: str
     profile: str
-    settings: dict
+    settings: Settings
     dataset: str
     seed: int
     parent: str | None
     copy: tuple[str, ...] | str
     lr: float
     max_epochs: int
-    code: str = field(default_factory=training_code_version)
+    kind: str = "classifier"
+    task: dict = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        """The version of this kind of computation (part of the key)."""
+        return version(self.kind)
 
     @property
     def key(self) -> str:
-        """A short stable hash of the spec."""
-        blob = json.dumps(asdict(self), sort_keys=True, default=list)
+        """A short stable hash of the spec and its kind's version."""
+        blob = json.dumps({**asdict(self), "version": self.version}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     @property
@@ -110,20 +139,24 @@ class RunSpec:
 
     def to_json(self) -> dict:
         """The spec as stored in ``spec.json``."""
-        return {**asdict(self), "key": self.key}
+        return {**asdict(self), "version": self.version, "key": self.key}
+
+
+def resolved(row: Row, profile: Profile) -> tuple[float, int]:
+    """The learning rate and epoch cap of a row's run: a fine-tune's (S = 384 and jittered nets,
+    which start from all of their parent's layers) or a net trained from its initialisation."""
+    finetune = row.parent()[1] == "all"
+    return ((profile.lr_finetune, profile.max_epochs_finetune) if finetune
+            else (profile.lr, profile.max_epochs))
 
 
 def make_spec(row: Row, profile: Profile, dataset: str, seed: int, parent_key: str | None) -> RunSpec:
     """The spec of one row at one profile; ``parent_key`` is the parent run's key (or None)."""
-    settings = key_settings(profile)
-    if row.init != "chain":
-        settings["init"] = row.init
+    settings = Settings.of(profile, **({"init": row.init} if row.init != "chain" else {}))
     _, copy = row.parent()
-    finetune = copy == "all"
+    lr, max_epochs = resolved(row, profile)
     return RunSpec(row=str(row), profile=profile.name, settings=settings, dataset=dataset, seed=seed, parent=parent_key,
-                   copy=copy if isinstance(copy, str) else tuple(copy),
-                   lr=profile.lr_finetune if finetune else profile.lr,
-                   max_epochs=profile.max_epochs_finetune if finetune else profile.max_epochs)
+                   copy=copy if isinstance(copy, str) else tuple(copy), lr=lr, max_epochs=max_epochs)
 
 
 class RunStore:

@@ -16,7 +16,7 @@ from .arch import VGG
 from .augment import Normalise
 from .data import Splits
 from .files import save_tensor
-from .identity import evaluation_code_version
+from .identity import version
 from .profiles import Profile
 from .results import provenance
 from .runs import Row, RunStore
@@ -52,11 +52,10 @@ class Study:
 
     def posteriors(self, row: str, method: str, q: int, seed: int | None = None) -> torch.Tensor:
         """Test-set posteriors of one net, one method, one paper-unit scale Q (cached on disk,
-        keyed also by the test set's size and the evaluation code's version)."""
+        keyed also by the test set's size and the version of the posteriors' computation)."""
         _, run = self.net(row, seed)
         q_px = self.profile.scale(q)
-        version = evaluation_code_version()
-        cache = run / "posteriors" / f"test{len(self.splits.test)}-{method}-q{q_px}-{version}.pt"
+        cache = run / "posteriors" / f"test{len(self.splits.test)}-{method}-q{q_px}-v{version('posteriors')}.pt"
         if cache.exists():
             return torch.load(cache, weights_only=True)
         model = self._models[(row, self.seed if seed is None else seed)][0]
@@ -86,6 +85,13 @@ class Study:
         labels = self.splits.test.labels
         return round(evaluate.paired_noise(evaluate.top1_hits(self.fused(*a), labels),
                                            evaluate.top1_hits(self.fused(*b), labels)), 2)
+
+    def runs(self) -> dict[str, str]:
+        """The run (directory name: row, profile and key) of every classification net loaded,
+        named as :meth:`training` names them: what :func:`vgglib.results.retrained_since`
+        compares across records to find the stale ones."""
+        return {(row if seed == self.seed else f"{row}#{seed}"): run.name
+                for (row, seed), (_, run) in self._models.items()}
 
     def record(self, started: float, **extra) -> dict:
         """Provenance for a results file: the data set, the seed, and the training time of the

@@ -17,7 +17,7 @@ from .augment import derived_seed, rescale, seeded_generator
 from .box_data import paste, read_boxes
 from .data import Splits, holdout
 from .images import FileImages, FolderImages, ImageSet, Indices, TensorImages
-from .profiles import section
+from .profiles import TransferSettings
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
@@ -26,27 +26,6 @@ ACTION_CLASSES = ("jumping", "phoning", "playinginstrument", "reading", "ridingb
                   "running", "takingphoto", "usingcomputer", "walking", "other")
 #: Share of the training images held out to choose the SVM's C (Appendix B, Caltech).
 VAL_FRACTION = 0.2
-
-
-@dataclass(frozen=True)
-class TransferSettings:
-    """The analogue targets of one profile: canvas side (px); (train, val, test) canvases of
-    the VOC-style and action-style targets; digits kept per class (0 = all, about 180); the
-    Caltech-101 protocol's training and most test images per class; items per VOC canvas."""
-
-    canvas: int
-    voc: tuple[int, int, int]
-    action: tuple[int, int, int]
-    digits_per_class: int
-    per_class: tuple[int, int] = (30, 50)
-    items: tuple[int, int] = (2, 4)
-
-
-def settings(profile: str) -> TransferSettings:
-    """A profile's analogue targets (``[<profile>.transfer]`` in profiles.toml); an error for a
-    profile without them, never another profile's numbers."""
-    return TransferSettings(**{k: tuple(v) if isinstance(v, list) else v
-                               for k, v in section(profile, "transfer").items()})
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -87,9 +87,8 @@ def build_for(spec: RunSpec, num_classes: int) -> arch.VGG:
     """The untrained net of a spec, at the profile's width, crop and head size."""
     s = spec.settings
     torch.manual_seed(spec.seed)
-    return arch.build(spec.row.split("/")[0], num_classes=num_classes, width=s["width"],
-                      crop=s["crop"], fc_width=s["fc_width"], dropout=s["dropout"],
-                      init=s["init"], std=s["init_std"])
+    return arch.build(Row.parse(spec.row).config, num_classes=num_classes, width=s.width, crop=s.crop,
+                      fc_width=s.fc_width, dropout=s.dropout, init=s.init, std=s.init_std)
 
 
 def save_checkpoint(path: Path, **state) -> None:
@@ -127,7 +126,7 @@ class Classification:
 
     def loader(self, augmenter: Augmenter, spec: RunSpec, rank: int, world: int, workers: int) -> BatchLoader:
         """The seeded training batches: (inputs, labels)."""
-        return BatchLoader(self.splits.train, augmenter, spec.settings["batch"], spec.seed, rank, world, workers)
+        return BatchLoader(self.splits.train, augmenter, spec.settings.batch, spec.seed, rank, world, workers)
 
     def classes(self) -> list[str]:
         """The class names in the net's output order (stored in its weight file)."""
@@ -137,9 +136,9 @@ class Classification:
         """Multinomial logistic regression (soft-max cross-entropy)."""
         return F.cross_entropy(output, labels)
 
-    def val_error(self, model: arch.VGG, norm: Normalise, q: int, profile: Profile) -> float:
+    def val_error(self, model: arch.VGG, norm: Normalise, q: int, spec: RunSpec, profile: Profile) -> float:
         """Top-1 error (%) on the validation split (see :func:`validate`)."""
-        return validate(model, self.splits, norm, q, profile)
+        return validate(model, self.splits, norm, q, spec.settings.bf16, profile.eval_batch)
 
 
 def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
@@ -158,19 +157,17 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         return arch.load_weights(run / "model.safetensors")
     s = spec.settings
     scale = task.scale(spec)
-    train_scale = (profile.scale(scale[0]), profile.scale(scale[1])) if isinstance(scale, tuple) \
-        else profile.scale(scale)
+    train_scale = (s.scale(scale[0]), s.scale(scale[1])) if isinstance(scale, tuple) else s.scale(scale)
     stats = store.stats(dataset_id(splits), splits.train) if rank == 0 else None
     barrier(world)
     stats = stats or store.stats(dataset_id(splits), splits.train)   # the others read rank 0's cache
     norm = Normalise(stats.mean)
-    loader = task.loader(Augmenter(s["crop"], train_scale, stats, norm), spec, rank, world, profile.workers)
+    loader = task.loader(Augmenter(s.crop, train_scale, stats, norm), spec, rank, world, profile.workers)
     device = device_for(rank)
     model = task.build(spec).to(device)
-    if s["channels_last"]:
+    if s.channels_last:
         model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(task.parameters(model), lr=spec.lr, momentum=s["momentum"],
-                          weight_decay=s["weight_decay"])
+    opt = torch.optim.SGD(task.parameters(model), lr=spec.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     state = load_checkpoint(run / "checkpoint.pt", device)
     if state:
         model.load_state_dict(state.pop("model"))
@@ -179,7 +176,8 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         store.path(spec)
     barrier(world)
     try:
-        metrics, done = _fit(spec, run, task, model, opt, loader, norm, profile, rank, world, progress, state)
+        loop = Loop(spec, run, task, model, opt, loader, profile, rank, world, progress)
+        metrics, done = loop.fit(norm, RunState.start(spec, state, rank == 0))
     except BaseException:
         if rank == 0:
             store.discard_unstarted(run)
@@ -219,90 +217,140 @@ def load_checkpoint(path: Path, device: torch.device) -> dict | None:
                          f"delete it to restart that run from its first epoch") from None
 
 
-def _fit(spec: RunSpec, run: Path, task: Classification, model: arch.VGG, opt: torch.optim.Optimizer,
-         loader: BatchLoader, norm: Normalise, profile: Profile, rank: int, world: int, progress: bool,
-         state: dict | None) -> tuple[list[dict], dict]:
-    """The epochs of a run from where its checkpoint left it: SGD steps (dropout masks keyed by
-    each sample's place in the epoch), validation, the plateau schedule and checkpoints.
-    Returns the per-epoch metrics and the run's completion record."""
-    s, lead, device = spec.settings, rank == 0, next(model.parameters()).device
-    sched = PlateauSchedule(spec.lr, s["decays"], s["patience"])
-    epoch, start_step, metrics, elapsed, loss_sum, seen = 0, 0, [], 0.0, 0.0, 0
-    if state:
-        sched = PlateauSchedule(**state["sched"])
-        epoch, start_step, metrics = state["epoch"], state["step"], state["metrics"]
-        elapsed = state["elapsed"]
-        if lead:   # the checkpoint holds all ranks' loss so far: count it once
-            loss_sum, seen = state["loss_sum"], state["seen"]
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    amp = torch.autocast(device.type, torch.bfloat16) if s["bf16"] else contextlib.nullcontext()
-    q_val = profile.scale(evaluate.q_single(task.scale(spec)))
-    clock = time.perf_counter()
+@dataclass
+class RunState:
+    """Where a run stands, besides its weights and optimiser: what a checkpoint holds to resume
+    it exactly (the schedule, the epoch and step, the metrics so far, the wall time spent and
+    the running training-loss sum of the epoch)."""
 
-    def wall() -> float:
-        return elapsed + time.perf_counter() - clock
+    sched: PlateauSchedule
+    epoch: int = 0
+    step: int = 0
+    metrics: list[dict] = field(default_factory=list)
+    elapsed: float = 0.0
+    loss_sum: float = 0.0
+    seen: int = 0
 
-    def checkpoint(at_epoch: int, at_step: int) -> None:
-        so_far = summed(world, device, loss_sum, seen)   # every rank takes part; rank 0 saves
+    @classmethod
+    def start(cls, spec: RunSpec, saved: dict | None, lead: bool) -> RunState:
+        """A new run's state, or the one its checkpoint saved (the loss so far counted once,
+        on rank 0: the checkpoint holds all ranks' sum)."""
+        if not saved:
+            return cls(PlateauSchedule(spec.lr, spec.settings.decays, spec.settings.patience))
+        state = cls(PlateauSchedule(**saved["sched"]), saved["epoch"], saved["step"], saved["metrics"],
+                    saved["elapsed"])
         if lead:
-            save_checkpoint(run / "checkpoint.pt", model=model.state_dict(), opt=opt.state_dict(),
-                            sched=asdict(sched), epoch=at_epoch, step=at_step, metrics=metrics,
-                            elapsed=wall(), loss_sum=so_far[0], seen=so_far[1])
+            state.loss_sum, state.seen = saved["loss_sum"], saved["seen"]
+        return state
 
-    bar = tqdm(total=spec.max_epochs, initial=epoch, desc=spec.row, unit="epoch",
-               disable=not (progress and lead))
-    while epoch < spec.max_epochs and not sched.stopped:
-        for g in opt.param_groups:
-            g["lr"] = sched.lr
-        net.train()
-        t0, step = time.perf_counter(), start_step
-        batches = fastdata.epoch_batches(loader, epoch, device, start_step, profile.decode)
-        steps = tqdm(batches, total=loader.steps_per_epoch, initial=start_step,
-                     leave=False, desc=f"epoch {epoch + 1}", mininterval=2,
-                     disable=not (progress and lead))
+
+@dataclass
+class Loop:
+    """One run's training loop: the task, the net (wrapped for DDP when several ranks run), its
+    optimiser and batches, the profile's speed settings, and where checkpoints go."""
+
+    spec: RunSpec
+    run: Path
+    task: Classification
+    model: arch.VGG
+    opt: torch.optim.Optimizer
+    loader: BatchLoader
+    profile: Profile
+    rank: int
+    world: int
+    progress: bool
+
+    def __post_init__(self) -> None:
+        self.lead = self.rank == 0
+        self.device = next(self.model.parameters()).device
+        self.net = torch.nn.parallel.DistributedDataParallel(self.model) if self.world > 1 else self.model
+        self.clock = time.perf_counter()
+
+    def wall(self, state: RunState) -> float:
+        """Seconds this run has trained, over every piece of it."""
+        return state.elapsed + time.perf_counter() - self.clock
+
+    def checkpoint(self, state: RunState, epoch: int, step: int) -> None:
+        """Save the run at (epoch, step): every rank adds its loss; rank 0 writes."""
+        loss_sum, seen = summed(self.world, self.device, state.loss_sum, state.seen)
+        if self.lead:
+            save_checkpoint(self.run / "checkpoint.pt", model=self.model.state_dict(), opt=self.opt.state_dict(),
+                            sched=asdict(state.sched), epoch=epoch, step=step, metrics=state.metrics,
+                            elapsed=self.wall(state), loss_sum=loss_sum, seen=seen)
+
+    def train_one_epoch(self, state: RunState) -> float:
+        """SGD over the rest of epoch ``state.epoch`` from ``state.step`` (dropout masks keyed by
+        each sample's place in the epoch), with checkpoints inside it; returns its seconds."""
+        s, epoch = self.spec.settings, state.epoch
+        amp = torch.autocast(self.device.type, torch.bfloat16) if s.bf16 else contextlib.nullcontext()
+        for g in self.opt.param_groups:
+            g["lr"] = state.sched.lr
+        self.net.train()
+        t0 = time.perf_counter()
+        batches = fastdata.epoch_batches(self.loader, epoch, self.device, state.step, self.profile.decode)
+        steps = tqdm(batches, total=self.loader.steps_per_epoch, initial=state.step, leave=False,
+                     desc=f"epoch {epoch + 1}", mininterval=2, disable=not (self.progress and self.lead))
         for x, *targets in steps:
-            x = x.to(device, non_blocking=True)
-            targets = [t.to(device, non_blocking=True) for t in targets]
-            if s["channels_last"]:
+            x = x.to(self.device, non_blocking=True)
+            targets = [t.to(self.device, non_blocking=True) for t in targets]
+            if s.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            torch.manual_seed(derived_seed(spec.seed, epoch, step))
-            with amp, sample_dropout(model, loader.sample_keys(epoch, step)):
-                loss = task.loss(net(x), *targets)
-            opt.zero_grad(set_to_none=True)
+            torch.manual_seed(derived_seed(self.spec.seed, epoch, state.step))
+            with amp, sample_dropout(self.model, self.loader.sample_keys(epoch, state.step)):
+                loss = self.task.loss(self.net(x), *targets)
+            self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
-            loss_sum, seen, step = loss_sum + loss.item() * len(x), seen + len(x), step + 1
-            steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{sched.lr:.0e}", refresh=False)
-            if step % profile.ckpt_every_steps == 0 and step < loader.steps_per_epoch:
-                checkpoint(epoch, step)
-        epoch_time = time.perf_counter() - t0
-        val_err = task.val_error(model, norm, q_val, profile) if lead else 0.0
-        if world > 1:   # rank 0's validation error for all
-            t = torch.tensor([val_err], device=device)
+            self.opt.step()
+            state.loss_sum, state.seen, state.step = state.loss_sum + loss.item() * len(x), state.seen + len(x), \
+                state.step + 1
+            steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{state.sched.lr:.0e}", refresh=False)
+            if state.step % self.profile.ckpt_every_steps == 0 and state.step < self.loader.steps_per_epoch:
+                self.checkpoint(state, epoch, state.step)
+        return time.perf_counter() - t0
+
+    def evaluate(self, norm: Normalise) -> float:
+        """The validation error that drives the schedule, computed on rank 0 and given to all."""
+        q_val = self.spec.settings.scale(evaluate.q_single(self.task.scale(self.spec)))
+        val_err = self.task.val_error(self.model, norm, q_val, self.spec, self.profile) if self.lead else 0.0
+        if self.world > 1:
+            t = torch.tensor([val_err], device=self.device)
             dist.broadcast(t, 0)
             val_err = t.item()
-        loss_sum, seen = summed(world, device, loss_sum, seen)
-        row = {"epoch": epoch + 1, "lr": sched.lr, "train_loss": loss_sum / max(seen, 1),
-               task.metric: val_err, "images_per_s": (loader.steps_per_epoch - start_step)
-               * s["batch"] / max(epoch_time, 1e-9), "epoch_s": epoch_time, "wall_s": wall()}
-        row["schedule"] = sched.step(100.0 - val_err)
-        metrics.append(row)
-        epoch, start_step, loss_sum, seen = epoch + 1, 0, 0.0, 0
-        checkpoint(epoch, 0)
-        bar.update(1)
-        if lead:
-            bar.write(f"{spec.row} epoch {row['epoch']:>2}: loss {row['train_loss']:.3f}  "
-                      f"{task.metric} {val_err:5.2f}%  lr {row['lr']:.0e}  "
-                      f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
-    bar.close()
-    return metrics, {"epochs": epoch, "wall_s": wall(), f"best_{task.metric}": 100.0 - sched.best,
-                     "decays": sched.decays, "stopped_by": "schedule" if sched.stopped else "epoch cap"}
+        return val_err
+
+    def fit(self, norm: Normalise, state: RunState) -> tuple[list[dict], dict]:
+        """The epochs of a run from where ``state`` left it: an epoch of SGD, validation, the
+        plateau schedule and a checkpoint, until the schedule or the epoch cap ends it.
+        Returns the per-epoch metrics and the run's completion record."""
+        metric, spec = self.task.metric, self.spec
+        bar = tqdm(total=spec.max_epochs, initial=state.epoch, desc=spec.row, unit="epoch",
+                   disable=not (self.progress and self.lead))
+        while state.epoch < spec.max_epochs and not state.sched.stopped:
+            started_at = state.step
+            epoch_time = self.train_one_epoch(state)
+            val_err = self.evaluate(norm)
+            loss_sum, seen = summed(self.world, self.device, state.loss_sum, state.seen)
+            row = {"epoch": state.epoch + 1, "lr": state.sched.lr, "train_loss": loss_sum / max(seen, 1),
+                   metric: val_err, "images_per_s": (self.loader.steps_per_epoch - started_at)
+                   * spec.settings.batch / max(epoch_time, 1e-9), "epoch_s": epoch_time, "wall_s": self.wall(state)}
+            row["schedule"] = state.sched.step(100.0 - val_err)
+            state.metrics.append(row)
+            state.epoch, state.step, state.loss_sum, state.seen = state.epoch + 1, 0, 0.0, 0
+            self.checkpoint(state, state.epoch, 0)
+            bar.update(1)
+            if self.lead:
+                bar.write(f"{spec.row} epoch {row['epoch']:>2}: loss {row['train_loss']:.3f}  "
+                          f"{metric} {val_err:5.2f}%  lr {row['lr']:.0e}  "
+                          f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
+        bar.close()
+        sched = state.sched
+        return state.metrics, {"epochs": state.epoch, "wall_s": self.wall(state), f"best_{metric}": 100.0 - sched.best,
+                               "decays": sched.decays, "stopped_by": "schedule" if sched.stopped else "epoch cap"}
 
 
-def validate(model: arch.VGG, splits: Splits, norm: Normalise, q: int, profile: Profile) -> float:
+def validate(model: arch.VGG, splits: Splits, norm: Normalise, q: int, bf16: bool, batch_size: int) -> float:
     """Top-1 error (%) on the held-out validation split, dense at one scale: the LR signal."""
-    post = evaluate.dense_posteriors(model, splits.val, q, norm, flip=False,
-                                     batch_size=profile.eval_batch, autocast=profile.bf16)
+    post = evaluate.dense_posteriors(model, splits.val, q, norm, flip=False, batch_size=batch_size, autocast=bf16)
     return evaluate.topk_error(post, splits.val.labels, 1)
 
 
