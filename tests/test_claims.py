@@ -7,12 +7,15 @@ import pandas as pd
 import pytest
 
 from vgglib import claims, paper
+from vgglib import noise as noise_model
+from vgglib.parts import all_claims, all_frames
 from vgglib.parts.architecture import run as arch_run
+from vgglib.parts.classification import measurements as cls_measure
+from vgglib.parts.classification import paper_claims as cls_claims
 from vgglib.parts.classification import report as cls_report
 from vgglib.parts.localisation.report import PAPER_CLAIMS
 from vgglib.parts.transfer.report import CLAIMS11, _paper_pair
 from vgglib.profiles import get_profile
-from vgglib.reproduce import all_claims, all_frames
 from vgglib.results import ResultSet, provenance_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +91,87 @@ def test_the_papers_own_numbers_make_every_claim_hold():
     assert {"§2.3", "§4.1", "§4.2", "§4.3", "§4.4", "§4.5", "App. A", "App. B"} <= sections
 
 
+def test_stored_evidence_round_trips_and_reads_the_shape_records_store_today():
+    """Drivers store a claim's evidence with ``to_record``; a report reads it back with
+    ``from_record``, also from records that store only a, b and noise (and transfer's
+    ``strict``), which take the noise kind their driver measures."""
+    evidence = claims.Evidence(52.9, 56.6, 1.38, noise_model.PAIRED)
+    assert claims.Evidence.from_record(json.loads(json.dumps(evidence.to_record())), "unused") == evidence
+    today = {"a": 84.2, "b": 79.8, "noise": 2.41, "strict": True}
+    assert claims.Evidence.from_record(today, "paired over splits, 2 s.e.") == \
+        claims.Evidence(84.2, 79.8, 2.41, "paired over splits, 2 s.e.")
+
+
+def test_the_drivers_store_one_evidence_shape():
+    """Localisation's per-image hits and transfer's scores go into the same stored shape."""
+    import torch
+
+    from vgglib.parts.localisation import run as loc_run
+    from vgglib.parts.transfer import run as transfer_run
+
+    hit_a = torch.tensor([True] * 9 + [False])
+    hit_b = torch.tensor([True] * 7 + [False] * 3)
+    stored = loc_run._evidence(hit_a, hit_b)
+    assert claims.Evidence.from_record(stored, "unused") == claims.Evidence(10.0, 30.0, 26.67, noise_model.PAIRED)
+    stored = transfer_run._evidence(84.2, 79.8, 2.41, "caltech")
+    assert claims.Evidence.from_record(stored, "unused") == claims.Evidence(84.2, 79.8, 2.41,
+                                                                             "paired over splits, 2 s.e.")
+
+
+def test_every_part_judges_its_claims_on_the_stored_evidence():
+    """The committed records' stored evidence gives each claim the verdict and noise kind of
+    the numbers as stored, and every claim, rebuilt from its own evidence, is itself."""
+    committed = ResultSet(ROOT / "results" / "quick")
+    found = {c.id: c for c in all_claims(committed)}
+    for table in ("table8", "table9"):
+        for name, stored in committed[table]["claims"].items():
+            c = found[f"{table}/{name}"]
+            assert c.evidence == claims.Evidence(stored["a"], stored["b"], stored["noise"], "paired per image, 2 s.e.")
+            assert c.verdict == claims.verdict("better", stored["a"], stored["b"], stored["noise"])
+    fused = committed["table9"]["claims"]["fusing two nets beats the better one"]
+    assert found["table10/fusion-best"].noise == fused["noise"]
+    kinds = {"voc": "paired bootstrap, 2 s.e.", "caltech": "paired over splits, 2 s.e."}
+    for name, t in committed["table11"]["targets"].items():
+        for statement, stored in t["claims"].items():
+            c = found[f"table11/{name}/{statement}"]
+            assert c.evidence == claims.Evidence(stored["a"], stored["b"], stored["noise"], kinds[t["kind"]])
+            assert c.verdict == claims.verdict(CLAIMS11[statement][0], stored["a"], stored["b"], stored["noise"],
+                                               higher_is_better=True)
+    box = committed["table12"]["claims"]["adding the box helps"]
+    assert found["table12/box"].verdict == claims.verdict("better", box["a"], box["b"], box["noise"],
+                                                          higher_is_better=True)
+    for c in found.values():
+        again = claims.Claim.from_evidence(c.id, c.section, c.statement, c.direction,
+                                           claims.Evidence.from_record(c.evidence.to_record(), ""), c.paper,
+                                           unit=c.unit, higher_is_better=c.higher_is_better, margin=c.margin,
+                                           weak=c.weak)
+        assert again == c, c.id
+    assert {c.table for c in found.values()} >= {"table3", "table4", "table5", "table6", "table7", "jitter-canvases",
+                                                  "table8", "table9", "table10", "table11", "table12", "training"}
+
+
+def test_the_jittering_diagnosis_shows_its_table_and_its_claim():
+    from html import escape
+
+    from vgglib.parts.page import diagnosis
+
+    committed = ResultSet(ROOT / "results" / "quick")
+    table, verdicts = diagnosis(committed, "jitter-canvases", cls_measure.jitter_canvases_frame,
+                                cls_measure.JITTER_CANVASES_CAPTION, claims=cls_claims.jitter_canvases_claims)
+    assert escape(cls_measure.JITTER_CANVASES_CAPTION) in table.data
+    (claim,) = cls_claims.jitter_canvases_claims(committed["jitter-canvases"])
+    assert escape(claim.statement) in verdicts.data and claim.verdict in verdicts.data
+
+
+def test_every_page_tip_names_the_command_and_the_records_it_reads():
+    from vgglib.parts.page import tip
+
+    assert tip("table3", "smoke").endswith("`python -m vgglib reproduce table3 --profile smoke` (or "
+                                           '`vgglib.reproduce.reproduce("table3", "smoke")` from Python).')
+    assert "it reads the records of Table 5 and Table 6, computing them first" in tip("table7", "quick")
+    assert "it reads the record of Table 9, computing it first if it is missing." in tip("table10", "quick")
+
+
 def test_reversed_numbers_make_the_directional_claims_fail():
     rows = {r: row(v[0]) for r, v in paper.TABLE4.items()}
     spread = {"seeds": {"0": {"single": 1.0, "multi": 1.0}, "1": {"single": 1.5, "multi": 1.5}}}
@@ -157,13 +241,13 @@ def test_each_claim_uses_the_noise_that_fits_it():
              "D/256-512": {"seeds": {s: {"single": 9.0 + s, "multi": 8.0 + s / 2} for s in range(3)}}}
     rows = {r: {"multi": row(v[0], (224, 256, 288)), "single": row(paper.TABLE3[r][0]), "paired": 0.3}
             for r, v in paper.TABLE4.items()}
-    found = {c.id: c for c in cls_report.table4_claims({"rows": rows, "noise": noise})}
+    found = {c.id: c for c in cls_claims.table4_claims({"rows": rows, "noise": noise})}
     assert (found["table4/multi-scale/D/256"].noise, found["table4/multi-scale/D/256"].noise_kind) == \
         (0.3, "paired per image, 2 s.e.")
     assert found["table4/depth/D-C/256"].noise == 0.0                     # multi-scale spread of D/256
     fine_tuned = found["table4/depth/D-C/384"]
     assert fine_tuned.noise == 1.0 and "D/256-512, 3 seeds" in fine_tuned.noise_kind
-    assert cls_report.seed_noise({"noise": noise}, "B/256", "A/256") == (0.2, "seed spread (D/256, 3 seeds)")
+    assert noise_model.seed_noise({"noise": noise}, "B/256", "A/256") == (0.2, "seed spread (D/256, 3 seeds)")
 
 
 def test_a_page_whose_records_are_missing_becomes_a_stub_naming_the_command(tmp_path):
@@ -340,12 +424,12 @@ def test_the_off_scale_measurement_compares_each_added_view_with_the_single_scal
                    "paired": 0.1, "per_q": {str(low): 12.0, str(mid): 8.0, str(high): 10.5}}
     rows["B/256"]["multi"]["top1"], rows["B/256"]["single"]["top1"] = 8.5, 8.0
     noise = {k: {"seeds": {s: {"single": 8.0, "multi": 8.0} for s in range(3)}} for k in ("D/256", "D/256-512")}
-    frame = cls_report.off_scale_frame({"rows": rows, "noise": noise})
+    frame = cls_measure.off_scale_frame({"rows": rows, "noise": noise})
     b = frame.set_index("config").loc["B"]
     assert (b["top-1 at lowest Q"], b["top-1 at single Q"], b["top-1 at highest Q"]) == (12.0, 8.0, 10.5)
     assert b["better added view − single Q"] == 2.5 and b["multi − single"] == 0.5
     assert b["multi-scale beats single?"] == "does not hold"
-    sentence = cls_report.off_scale_sentence({"rows": rows, "noise": noise})
+    sentence = cls_measure.off_scale_sentence({"rows": rows, "noise": noise})
     assert "trained at S = 256, the better of the two views added errs +2.50 to +2.50 points" in sentence
     assert "The claim fails for B/256." in sentence
 
@@ -357,13 +441,13 @@ def test_the_fit_diagnosis_says_whether_the_better_net_fits_better_and_tests_bet
         "E/256": {"Q": 256, "Q_px": 37, "train_top1": 2.0, "val_top1": 8.0, "test_top1": 8.0},
         "A/256": {"Q": 256, "Q_px": 37, "train_top1": 4.0, "val_top1": 9.0, "test_top1": 9.0},
         "A-LRN/256": {"Q": 256, "Q_px": 37, "train_top1": 3.5, "val_top1": 8.9, "test_top1": 8.8}}}
-    sentence = cls_report.fit_sentence(fit)
+    sentence = cls_measure.fit_sentence(fit)
     assert "D/256 fits them no better than C/256 (3.10 vs 3.00 %) and errs no less on test (8.50 vs 8.20 %)" in sentence
     assert "E/256 fits them better than D/256 (2.00 vs 3.10 %) and errs less on test" in sentence
     assert sentence.startswith("On 5,000 of the images they were trained on: A/256 fits them no better than "
                                "A-LRN/256 (4.00 vs 3.50 %)")
     assert "B/256" not in sentence                                       # no row, no comparison
-    frame = cls_report.fit_frame(fit)
+    frame = cls_measure.fit_frame(fit)
     assert list(frame["config"]) == ["A-LRN", "A", "C", "D", "E"]
     assert list(frame["test − training"]) == [5.3, 5.0, 5.2, 5.4, 6.0]
 
@@ -371,13 +455,13 @@ def test_the_fit_diagnosis_says_whether_the_better_net_fits_better_and_tests_bet
 def test_the_fit_diagnosis_measures_the_tables_nets_on_their_own_training_images(smoke_results, smoke_env):
     """fit evaluates Table 3's nets (the same runs) on a sample of their training split: its
     test errors are Table 3's single-scale ones, its validation errors the runs' own."""
-    from vgglib.parts.classification.run import FIT_IMAGES, FIT_ROWS
+    from vgglib.parts.classification.rows import FIT_IMAGES, FIT_ROWS
     from vgglib.parts.page import diagnosis
 
     results = ResultSet(smoke_results)
     fit, t3 = results["fit"], results["table3"]
     assert set(fit["rows"]) == set(FIT_ROWS)
-    assert list(cls_report.fit_frame(fit)["train S"]) == ["256"] * 6 + ["384"] * 3
+    assert list(cls_measure.fit_frame(fit)["train S"]) == ["256"] * 6 + ["384"] * 3
     assert fit["train_images"] == min(FIT_IMAGES, get_profile("smoke").train_limit)
     for r in FIT_ROWS:
         run = fit["provenance"]["runs"][r]
@@ -386,8 +470,8 @@ def test_the_fit_diagnosis_measures_the_tables_nets_on_their_own_training_images
         done = json.loads((smoke_env["runs"] / run / "done.json").read_text())
         assert fit["rows"][r]["val_top1"] == round(done["best_val_top1_err"], 2)
         assert 0.0 <= fit["rows"][r]["train_top1"] <= 100.0
-    shown = diagnosis(results, "fit", cls_report.fit_sentence, cls_report.fit_frame, cls_report.FIT_CAPTION)
-    assert shown[0].data == cls_report.fit_sentence(fit) and cls_report.FIT_CAPTION in shown[1].data
-    (stub,) = diagnosis(ResultSet(smoke_env["results"] / "none"), "fit", cls_report.fit_sentence,
-                        cls_report.fit_frame, "")
+    shown = diagnosis(results, "fit", cls_measure.fit_frame, cls_measure.FIT_CAPTION, sentence=cls_measure.fit_sentence)
+    assert shown[0].data == cls_measure.fit_sentence(fit) and cls_measure.FIT_CAPTION in shown[1].data
+    (stub,) = diagnosis(ResultSet(smoke_env["results"] / "none"), "fit", cls_measure.fit_frame, "",
+                        sentence=cls_measure.fit_sentence)
     assert "`python -m vgglib reproduce fit`" in stub.data

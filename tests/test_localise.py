@@ -13,8 +13,9 @@ from vgglib.augment import Augmenter, Normalise
 from vgglib.data import Splits, synthetic
 from vgglib.images import TensorImages
 from vgglib.parts.localisation import report
+from vgglib.parts.localisation import rows as loc_rows
 from vgglib.parts.localisation import run as loc_run
-from vgglib.profiles import get_profile, section
+from vgglib.profiles import LocalisationSettings, get_profile
 from vgglib.runs import RunStore
 from vgglib.stats import Stats
 
@@ -143,7 +144,7 @@ def test_crop_targets_follow_the_augmentation():
 
 def tiny_loc_data(seed=0):
     splits = synthetic(n_train=64, n_val=16, n_test=16, seed=seed)
-    settings = ld.LocSettings(canvas=48, train=64, val=16, test=16, clutter=1)
+    settings = LocalisationSettings(lr=1e-3, canvas=48, train=64, val=16, test=16, clutter=1)
     return ld.canvas_splits(splits, settings, seed), splits
 
 
@@ -170,9 +171,9 @@ def test_frozen_layers_unchanged_after_fc_only_fine_tuning(tmp_path):
 
 def test_localisers_take_their_sections_cap_else_the_profiles():
     quick, smoke = get_profile("quick"), get_profile("smoke")
-    assert loc_run.localiser_epochs(quick) == section("quick", "localisation")["max_epochs"]
+    assert loc_run.localiser_epochs(quick) == quick.localisation.max_epochs
     assert loc_run.localiser_epochs(quick) > quick.max_epochs
-    assert "max_epochs" not in section("smoke", "localisation")
+    assert smoke.localisation.max_epochs is None
     assert loc_run.localiser_epochs(smoke) == smoke.max_epochs
 
 
@@ -219,7 +220,7 @@ def marker_set(value, n, seed):
 
 def test_canvases_come_from_their_own_split_with_boxes_inside():
     splits = Splits(marker_set(200, 40, 0), marker_set(150, 20, 1), marker_set(100, 20, 2), "markers")
-    settings = ld.LocSettings(canvas=56, train=50, val=10, test=30, clutter=2)
+    settings = LocalisationSettings(lr=1e-3, canvas=56, train=50, val=10, test=30, clutter=2)
     data = ld.canvas_splits(splits, settings, seed=0)
     for part, value, source in ((data.train, 200, splits.train), (data.val, 150, splits.val),
                                 (data.test, 100, splits.test)):
@@ -263,7 +264,7 @@ def test_ilsvrc_annotations(tmp_path):
 
 def test_frames_put_the_papers_numbers_beside_ours_and_judge_by_the_numbers():
     rows = {name: {"error": e, "training": {"epochs": 2, "wall_s": 10.0}}
-            for name, e in zip(reversed(loc_run.TABLE8_ROWS), (30.0, 35.0, 40.0))}       # stored order differs
+            for name, e in zip(reversed(loc_rows.TABLE8_ROWS), (30.0, 35.0, 40.0))}       # stored order differs
     frame = report.table8_frame({"rows": rows})
     assert frame["error paper (%)"].tolist() == [36.4, 34.3, 33.1]
     assert frame["error ours (%)"].tolist() == [40.0, 35.0, 30.0]
@@ -276,7 +277,7 @@ def test_frames_put_the_papers_numbers_beside_ours_and_judge_by_the_numbers():
     assert by_claim["PCR beats SCR (fc6–fc7 fine-tuned)"] == "does not hold"
     assert by_claim["fine-tuning all layers beats fc6–fc7 only (PCR)"] == "inconclusive"
     r9 = {"rows": {name: {"top5": 50.0 - i, "gt_class": 40.0, "Q_px": [55], "boxes_per_image": 36}
-                   for i, name in enumerate(loc_run.TABLE9_ROWS)}, "data": {"name": "canvas-x"}}
+                   for i, name in enumerate(loc_rows.TABLE9_ROWS)}, "data": {"name": "canvas-x"}}
     t10 = report.table10_frame(r9, "quick")
     assert "NOT ILSVRC" in t10["method"][0] and "fusion" in t10["method"][0]
     assert t10["top-5 val error (%)"][0] == 47.0 and len(t10) == 1 + len(paper.TABLE10)

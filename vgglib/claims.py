@@ -15,6 +15,12 @@ for scores such as mean AP):
 - ``equal``: *holds* when |gap| ≤ max(margin, noise), *does not hold* when
   |gap| > margin + noise, else *inconclusive*; ``margin`` is the claim's own tolerance, in the
   units of its numbers (the paper's "saturates" allows the 0.3 points by which E trails D).
+
+What a claim is judged on — ``a``, ``b`` and the noise between them, named — is one
+:class:`Evidence`, whichever part measured it: a driver that can only measure it while it runs
+(the paired noise of two nets needs their per-image results) stores it in its record with
+:meth:`Evidence.to_record`, a report reads it back with :meth:`Evidence.from_record` or builds
+it from a record's numbers, and every report makes its claims with :meth:`Claim.from_evidence`.
 """
 from __future__ import annotations
 
@@ -41,6 +47,28 @@ def verdict(direction: str, a: float, b: float, noise: float = 0.0, higher_is_be
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Our two numbers for a claim — ``a``, the side the paper says is better, and ``b`` — and
+    the noise its verdict allows, with the kind of that noise in words."""
+
+    a: float
+    b: float
+    noise: float
+    noise_kind: str
+
+    def to_record(self) -> dict[str, float | str]:
+        """The evidence as a driver stores it in a JSON record."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, stored: dict, noise_kind: str) -> Evidence:
+        """The evidence a record stores.  Records that store only ``a``, ``b`` and ``noise``
+        (and perhaps ``strict``, which the claim's direction says) take ``noise_kind``, the
+        kind of noise their driver measures; a stored kind comes first."""
+        return cls(stored["a"], stored["b"], stored["noise"], stored.get("noise_kind", noise_kind))
+
+
+@dataclass(frozen=True)
 class Claim:
     """One claim of the paper, tested on one pair of our numbers."""
 
@@ -57,6 +85,20 @@ class Claim:
     higher_is_better: bool = False
     margin: float = 0.0
     weak: str = ""              # why our analogue is a weak test of it, if it is
+
+    @classmethod
+    def from_evidence(cls, id: str, section: str, statement: str, direction: str, evidence: Evidence,
+                      paper: tuple[float, float] | None, **kw) -> Claim:
+        """The claim ``id`` (its table is the id's first part) judged on ``evidence``; ``kw``:
+        ``unit``, ``higher_is_better``, ``margin``, ``weak``."""
+        return cls(id=id, table=id.split("/")[0], section=section, statement=statement, direction=direction,
+                   ours=(evidence.a, evidence.b), paper=paper, noise=evidence.noise, noise_kind=evidence.noise_kind,
+                   **kw)
+
+    @property
+    def evidence(self) -> Evidence:
+        """What the claim is judged on."""
+        return Evidence(*self.ours, self.noise, self.noise_kind)
 
     @property
     def verdict(self) -> str:

@@ -8,19 +8,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import pandas as pd
 
 from . import claims as claim_model
 from .files import write_json
-from .parts import PARTS, Table, part, tables
+from .parts import Table, all_claims, all_frames, tables
 from .profiles import get_profile
 from .results import ResultSet, results_dir, save_result
 from .runs import RunStore
-
-if TYPE_CHECKING:
-    from .study import Study
 
 
 def table(name: str) -> Table:
@@ -61,7 +55,7 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
             book_time(ledger, key, time.time() - started)
             raise
         earlier, pieces = take_time(ledger, key)
-        record["provenance"]["runs"] = runs_used(study)
+        record["provenance"]["runs"] = study.runs()
         if pieces:
             record["provenance"]["wall_s"] = round(record["provenance"]["wall_s"] + earlier, 1)
             record["provenance"]["pieces"] = pieces + 1
@@ -96,24 +90,6 @@ def take_time(ledger: Path, key: str) -> tuple[float, int]:
     s, n = entries.pop(key)
     write_json(ledger, entries)
     return s, n
-
-
-def runs_used(study: Study) -> dict[str, str]:
-    """The run (directory name: row, profile and key) of every classification net a study
-    loaded, named as its record's ``training`` names them: what :func:`vgglib.results.retrained_since`
-    compares across records to find the stale ones."""
-    return {(row if seed == study.seed else f"{row}#{seed}"): run.name
-            for (row, seed), (_, run) in study._models.items()}
-
-
-def all_claims(results: ResultSet) -> list[claim_model.Claim]:
-    """Every claim of every part whose records exist, in the paper's order."""
-    return [c for p in PARTS for c in part(p).claims(results)]
-
-
-def all_frames(results: ResultSet) -> dict[str, pd.DataFrame]:
-    """Every table of every part whose records exist, by file stem."""
-    return {k: v for p in PARTS for k, v in part(p).frames(results).items()}
 
 
 def export(directory: str | Path) -> None:

@@ -10,9 +10,16 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..claims import Claim
+    from ..results import ResultSet
 
 #: The parts in the paper's (and the book's) order.
-PARTS = ("architecture", "training", "classification", "localisation", "transfer", "performance")
+PARTS = ("architecture", "training", "classification", "localisation", "transfer")
 
 
 @dataclass(frozen=True)
@@ -40,3 +47,13 @@ def part(name: str) -> ModuleType:
 def tables() -> dict[str, Table]:
     """Every table of every part, by name, in the paper's order."""
     return {t.name: t for p in PARTS for t in part(p).TABLES}
+
+
+def all_claims(results: ResultSet) -> list[Claim]:
+    """Every claim of every part whose records exist, in the paper's order."""
+    return [c for p in PARTS for c in part(p).claims(results)]
+
+
+def all_frames(results: ResultSet) -> dict[str, pd.DataFrame]:
+    """Every table of every part whose records exist, by file stem."""
+    return {k: v for p in PARTS for k, v in part(p).frames(results).items()}

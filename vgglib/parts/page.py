@@ -10,9 +10,9 @@ from IPython.display import HTML, Image, Markdown
 from matplotlib.figure import Figure
 from myst_nb import glue
 
-from ..claims import FAILS, HOLDS, INCONCLUSIVE, tally
+from ..claims import FAILS, HOLDS, INCONCLUSIVE, Claim, tally
 from ..results import ResultSet, provenance_line, retrained_since
-from . import show
+from . import all_frames, show, tables
 
 
 def glue_provenance(records: ResultSet, name: str, key: str = "provenance") -> str:
@@ -67,17 +67,44 @@ def downloads(stems: list[str]) -> str:
 
 def glue_downloads(records: ResultSet, key: str = "downloads") -> str:
     """Glue the download list of every table whose records exist (``{glue:md}`` as MyST)."""
-    from ..reproduce import all_frames
-
     text = downloads(list(all_frames(records)))
     glue(key, Markdown(text), display=False)
     return text
 
 
-def diagnosis(records: ResultSet, name: str, sentence: Callable[[dict], str],
-              frame: Callable[[dict], pd.DataFrame], caption: str) -> list[Markdown | HTML]:
-    """A diagnosis section's outputs: its sentence and its table from the record ``name``, or,
-    where that record was not computed at this profile, a line naming the command that does."""
+def diagnosis(records: ResultSet, name: str, frame: Callable[[dict], pd.DataFrame], caption: str,
+              sentence: Callable[[dict], str] | None = None,
+              claims: Callable[[dict], list[Claim]] | None = None) -> list[Markdown | HTML]:
+    """A diagnosis section's outputs from the record ``name``: its sentence (where it has one),
+    its table and the claims it tests (where it tests some); or, where that record was not
+    computed at this profile (a diagnosis is optional), a line naming the command that does."""
     if name not in records:
         return [Markdown(f"No diagnosis record at this profile yet: `python -m vgglib reproduce {name}`.")]
-    return [Markdown(sentence(records[name])), show.table(frame(records[name]), caption=caption)]
+    record = records[name]
+    out = [Markdown(sentence(record))] if sentence else []
+    out.append(show.table(frame(record), caption=caption))
+    if claims:
+        out.append(show.table(show.claims_frame(claims(record))))
+    return out
+
+
+def tip(name: str, profile: str) -> str:
+    """What every page tells its reader about its records (Markdown): it only renders them, and
+    where record ``name`` is missing, the command that computes it at ``profile``, with the
+    records it reads (which that command computes first where they are missing)."""
+    text = (f"This page only renders stored records. If `{name}` is missing for a profile, compute it with "
+            f"`python -m vgglib reproduce {name} --profile {profile}` "
+            f"(or `vgglib.reproduce.reproduce(\"{name}\", \"{profile}\")` from Python)")
+    needs = [tables()[n].title.split(":")[0] for n in tables()[name].needs]
+    if not needs:
+        return text + "."
+    one = len(needs) == 1
+    return (text + f": it reads the record{'' if one else 's'} of {' and '.join(needs)}, computing "
+            f"{'it' if one else 'them'} first if {'it is' if one else 'they are'} missing.")
+
+
+def glue_tip(name: str, profile: str, key: str = "tip") -> str:
+    """Glue :func:`tip` for record ``name`` (pasted with ``{glue:md}`tip``` in the page's tip)."""
+    text = tip(name, profile)
+    glue(key, Markdown(text), display=False)
+    return text

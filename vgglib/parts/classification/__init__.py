@@ -1,7 +1,8 @@
 """Paper §4, classification experiments: Tables 3–7."""
 from .. import Table
 from . import run
-from .report import claims, frames
+from .paper_claims import claims
+from .report import frames
 
 TABLES = [
     Table("table3", "classification", "Table 3: single test scale", "table3_single_scale", run.table3),

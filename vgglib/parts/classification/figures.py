@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from ... import arch, paper
 from ..plots import OURS, PAPER, ours_beside_papers
-from .report import METHODS5, table6_claims
+from .paper_claims import METHODS5, table6_claims
 
 COLOURS = {"A": "#937860", "A-LRN": "#da8bc3", "B": "#8172b3", "C": "#4c72b0", "D": "#dd8452", "E": "#55a868"}
 STYLES = {"256": "o-", "384": "s-", "256-512": "^-"}

@@ -12,19 +12,17 @@ from ... import evaluate, paper
 from ...box_data import loc_splits
 from ...data import Splits
 from ...study import Study, scale_of
-
-#: Table 3's rows (single test scale), Table 4's (multi-scale), and §4.1's shallow-net pair.
-TABLE3_ROWS = tuple(paper.TABLE3)
-TABLE4_ROWS = tuple(paper.TABLE4)
-SHALLOW_ROWS = ("B/256", "B-5x5/256")
-JITTERED = ("D/256-512", "E/256-512")
-
-
-#: The rows trained with several seeds (each through its own init chain): their spread is the
-#: noise of a comparison between different nets, D/256 for nets trained at S = 256, D/[256;512]
-#: for the fine-tuned ones (S = 384 and jittered).
-NOISE_ROWS = ("D/256", "D/256-512")
-NOISE_SEEDS = 3
+from .rows import (
+    DIAGNOSIS_ROWS,
+    FIT_IMAGES,
+    FIT_ROWS,
+    JITTERED,
+    NOISE_ROWS,
+    NOISE_SEEDS,
+    SHALLOW_ROWS,
+    TABLE3_ROWS,
+    TABLE4_ROWS,
+)
 
 
 def noise(study: Study, rows: tuple[str, ...] = NOISE_ROWS, seeds: int = NOISE_SEEDS) -> dict:
@@ -121,16 +119,11 @@ def table7(study: Study, table5: dict, table6: dict) -> dict:
             "provenance": study.record(time.time())}
 
 
-#: The diagnosis of the scale-jittering claims: the same comparison where jittering has
-#: something to learn (issue 12, item 6).
-DIAGNOSIS_ROWS = ("D/256", "D/384", "D/256-512")
-
-
 def canvas_splits(study: Study) -> Splits:
     """Appendix A's canvases (one Fashion-MNIST item at 35–85 % of the canvas side, anywhere on
     it, among clutter) as a classification data set: unlike the 28-px items of Fashion-MNIST,
     whose size never varies, the object's scale varies here as it does in ImageNet's photos."""
-    data = loc_splits(study.profile.name, study.splits, study.seed)
+    data = loc_splits(study.profile, study.splits, study.seed)
     return Splits(data.train.images, data.val.images, data.test.images, name=f"{data.name}-classes",
                   meta={**data.meta, "of": data.name})
 
@@ -152,13 +145,6 @@ def jitter_canvases(study: Study) -> dict:
                              ([fixed], "dense", list(evaluate.q_set(scale_of(fixed)))))
     return {"rows": rows, "fixed": fixed, "paired": paired, "data": canvases.splits.meta,
             "test_images": len(canvases.splits.test), "provenance": canvases.record(started)}
-
-
-#: The diagnosis of the depth and LRN claims (issue 12, item 6): how well each net fits the
-#: images it was trained on, at S = 256 (Table 3's A, A-LRN and B–E) and at S = 384.
-FIT_ROWS = ("A/256", "A-LRN/256", "B/256", "C/256", "D/256", "E/256", "C/384", "D/384", "E/384")
-#: How many training images the fit is measured on: a fixed seeded subset of the training split.
-FIT_IMAGES = 5000
 
 
 def training_fit(study: Study) -> dict:

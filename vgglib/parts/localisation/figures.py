@@ -13,7 +13,7 @@ from ...boxes import central_crop
 from ...profiles import get_profile
 from ..plots import OURS, PAPER, ours_beside_papers
 from .report import draw_box
-from .run import TABLE8_S, TABLE9_ROWS
+from .rows import TABLE8_S, TABLE9_ROWS
 
 TABLE8_COLOURS = {"FC1+FC2/SCR": "#4c72b0", "FC1+FC2/PCR": "#dd8452", "all/PCR": "#c44e52"}
 TABLE9_SHOWN = {"384/384": "#dd8452", "fusion 256/256 + 384/352,384": "#c44e52"}
@@ -26,8 +26,8 @@ def test_images(result: dict, profile: str,
     from ...box_data import loc_test_set
     from ...data import profile_splits
 
-    splits = profile_splits(get_profile(profile), data_root)
-    test = loc_test_set(profile, splits, result["provenance"].get("seed", 0))
+    p = get_profile(profile)
+    test = loc_test_set(p, profile_splits(p, data_root), result["provenance"].get("seed", 0))
     images, labels = test.images.load(result["samples"]["index"])
     classes = list(test.images.classes)
     return images, [classes[int(i)] for i in labels], classes

@@ -6,9 +6,10 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
 from ... import paper
-from ...claims import Claim
+from ...claims import Claim, Evidence
+from ...noise import PAIRED
 from ...results import ResultSet
-from .run import DENSE_CLAIM, TABLE8_ROWS, TABLE9_ROWS
+from .rows import DENSE_CLAIM, TABLE8_ROWS, TABLE9_ROWS
 
 
 def data_line(result: dict) -> str:
@@ -38,27 +39,31 @@ PAPER_CLAIMS = {
 FC_WEAK = "pool5 is 1×1 at a 32-px crop, so fc6–fc7-only regression has no spatial map to read"
 
 
+def evidence(result: dict) -> dict[str, Evidence]:
+    """The evidence a Table 8 or 9 record stores for each of its claims (paired noise)."""
+    return {name: Evidence.from_record(stored, PAIRED) for name, stored in result["claims"].items()}
+
+
 def _claims(result: dict, table: str) -> list[Claim]:
-    return [Claim(id=f"{table}/{name}", table=table, section="App. A", statement=name, direction="better",
-                  ours=(c["a"], c["b"]), paper=PAPER_CLAIMS[name], noise=c["noise"],
-                  noise_kind="paired per image, 2 s.e.", unit="localisation error (%)",
-                  weak=FC_WEAK if "fc6–fc7" in name else "")
-            for name, c in result["claims"].items()]
+    return [Claim.from_evidence(f"{table}/{name}", "App. A", name, "better", e, PAPER_CLAIMS[name],
+                                unit="localisation error (%)", weak=FC_WEAK if "fc6–fc7" in name else "")
+            for name, e in evidence(result).items()]
 
 
 def table10_claims(result9: dict) -> list[Claim]:
-    """Table 10: the paper's best localisation result is the two-net fusion of Table 9."""
+    """Table 10: the paper's best localisation result is the two-net fusion of Table 9, judged
+    with the noise of Table 9's fusion claim."""
     fusion = "fusion 256/256 + 384/352,384"
     rows = {k: v["top5"] for k, v in result9["rows"].items()}
     others = [k for k in rows if k != fusion]
     best = min(others, key=rows.__getitem__)
     best_paper = min(paper.TABLE9[k][0] for k in others)
-    return [Claim(id="table10/fusion-best", table="table10", section="App. A",
-                  statement="the two-net fusion is the best localisation of Table 9 (top-5 error)",
-                  direction="better", ours=(rows[fusion], rows[best]),
-                  paper=(paper.TABLE9[fusion][0], best_paper), noise=result9["claims"][
-                      "fusing two nets beats the better one"]["noise"],
-                  noise_kind="paired per image, 2 s.e. (Table 9's fusion claim)", unit="localisation error (%)")]
+    fused = evidence(result9)["fusing two nets beats the better one"]
+    return [Claim.from_evidence("table10/fusion-best", "App. A",
+                                "the two-net fusion is the best localisation of Table 9 (top-5 error)", "better",
+                                Evidence(rows[fusion], rows[best], fused.noise,
+                                         f"{fused.noise_kind} (Table 9's fusion claim)"),
+                                (paper.TABLE9[fusion][0], best_paper), unit="localisation error (%)")]
 
 
 def dense_sentence(result9: dict) -> str:

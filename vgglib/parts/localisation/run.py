@@ -19,25 +19,17 @@ from ...boxes import (
     merged_boxes,
     train_localiser,
 )
-from ...profiles import Profile, section
+from ...claims import Evidence
+from ...noise import PAIRED
+from ...profiles import Profile
 from ...runs import RunStore
 from ...study import Study, scale_of
-
-#: Table 8 (S = 384): paper row → (fine-tuned layers, regression type).
-TABLE8_S = 384
-TABLE8_ROWS = {"FC1+FC2/SCR": ("fc", "SCR"), "FC1+FC2/PCR": ("fc", "PCR"), "all/PCR": ("all", "PCR")}
-#: Table 9: paper row → the (net, test scale Q) pairs whose boxes are pooled before the merge.
-TABLE9_ROWS = {"256/256": (("D/256", 256),), "384/384": (("D/384", 384),),
-               "384/352,384": (("D/384", 352), ("D/384", 384)),
-               "fusion 256/256 + 384/352,384": (("D/256", 256), ("D/384", 352), ("D/384", 384))}
-#: The classification system that names the top-5 classes: Table 6's best dense fusion.
-CLASSIFIERS = ("D/256-512", "E/256-512")
-DENSE_CLAIM = "dense, top-5 classes beats the centre crop, true class (S = 384)"
+from .rows import CLASSIFIERS, DENSE_CLAIM, TABLE8_ROWS, TABLE8_S, TABLE9_ROWS
 
 
 def localisation_data(study: Study) -> LocSplits:
     """The study's localisation data: ILSVRC boxes at ``full``, Fashion-MNIST canvases otherwise."""
-    return loc_splits(study.profile.name, study.splits, study.seed)
+    return loc_splits(study.profile, study.splits, study.seed)
 
 
 def localiser_epochs(profile: Profile) -> int:
@@ -45,7 +37,7 @@ def localiser_epochs(profile: Profile) -> int:
     localisation section where it sets one, else the profile's own (localisers fine-tune at
     the paper's rate of 1e-3 from a trained net, and may need longer than the classification
     nets before their schedule ends them)."""
-    return int(section(profile.name, "localisation").get("max_epochs", profile.max_epochs))
+    return profile.section("localisation").max_epochs or profile.max_epochs
 
 
 def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> tuple[arch.VGG, Path]:
@@ -59,10 +51,11 @@ def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> 
     return model, study.store.root / spec.dirname
 
 
-def _claim(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
-    """A claim "a has the lower error than b" with both errors and the paired noise."""
-    return {"a": round(error(hit_a), 2), "b": round(error(hit_b), 2),
-            "noise": round(evaluate.paired_noise(hit_a, hit_b), 2)}
+def _evidence(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
+    """The stored evidence of a claim "a has the lower error than b": both errors and the
+    paired noise of the two on the same test images."""
+    return Evidence(round(error(hit_a), 2), round(error(hit_b), 2), round(evaluate.paired_noise(hit_a, hit_b), 2),
+                    PAIRED).to_record()
 
 
 def _samples(data: BoxSet, n: int = 8) -> list[int]:
@@ -86,8 +79,8 @@ def table8(study: Study, data: LocSplits | None = None) -> dict:
         pred[name] = boxes[show].tolist()
         rows[name] = {"error": round(error(hit[name]), 2),
                       "training": RunStore.done(run)}
-    claims = {"PCR beats SCR (fc6–fc7 fine-tuned)": _claim(hit["FC1+FC2/PCR"], hit["FC1+FC2/SCR"]),
-              "fine-tuning all layers beats fc6–fc7 only (PCR)": _claim(hit["all/PCR"], hit["FC1+FC2/PCR"])}
+    claims = {"PCR beats SCR (fc6–fc7 fine-tuned)": _evidence(hit["FC1+FC2/PCR"], hit["FC1+FC2/SCR"]),
+              "fine-tuning all layers beats fc6–fc7 only (PCR)": _evidence(hit["all/PCR"], hit["FC1+FC2/PCR"])}
     samples = {"index": show, "truth": [test.boxes[i][0].tolist() for i in show], "pred": pred}
     return {"rows": rows, "claims": claims, "samples": samples,
             "data": {"name": data.name, "max_epochs": localiser_epochs(study.profile), **data.meta},
@@ -132,9 +125,9 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
     hit_centre = hits(centre[:, None], test.labels[:, None], test)
     singles = min(("256/256", "384/352,384"), key=lambda r: error(hit[r]))
     fusion = "fusion 256/256 + 384/352,384"
-    claims = {DENSE_CLAIM: _claim(hit["384/384"], hit_centre),
-              "several test scales beat one (S = 384)": _claim(hit["384/352,384"], hit["384/384"]),
-              "fusing two nets beats the better one": _claim(hit[fusion], hit[singles])}
+    claims = {DENSE_CLAIM: _evidence(hit["384/384"], hit_centre),
+              "several test scales beat one (S = 384)": _evidence(hit["384/352,384"], hit["384/384"]),
+              "fusing two nets beats the better one": _evidence(hit[fusion], hit[singles])}
     return {"rows": rows, "claims": claims, "centre_crop_error": round(error(hit_centre), 2),
             "classification": {r: round(v, 2) for r, v in evaluate.errors(post, test.labels).items()},
             "classifiers": list(classifiers), "stride_px": stride,

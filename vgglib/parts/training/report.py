@@ -6,7 +6,8 @@ import math
 import pandas as pd
 
 from ... import arch
-from ...claims import Claim
+from ...claims import Claim, Evidence
+from ...noise import seed_noise
 from ...profiles import profiles
 from ...results import ResultSet
 
@@ -54,15 +55,13 @@ def claims(results: ResultSet) -> list[Claim]:
         return []
     test = results["training"]["test"]
     deep, scratch = [row for row in test if ":" not in row][0], [row for row in test if ":" in row][0]
-    noise, kind = 0.0, "none measured (Table 4 not run)"
+    noise = 0.0, "none measured (Table 4 not run)"
     if "table4" in results:
-        from ..classification.report import seed_noise
-
-        noise, kind = seed_noise(results["table4"], deep, measure="multi" if len(test[deep]["Q"]) > 1 else "single")
-    return [Claim(id="training/glorot-vs-chain", table="training", section="§3.1",
-                  statement=f"training {deep} from scratch with Glorot init works as well as the init chain",
-                  direction="no worse", ours=(test[scratch]["top1"], test[deep]["top1"]), paper=None, noise=noise,
-                  noise_kind=kind, weak="the paper states it in words, with no numbers")]
+        noise = seed_noise(results["table4"], deep, measure="multi" if len(test[deep]["Q"]) > 1 else "single")
+    return [Claim.from_evidence("training/glorot-vs-chain", "§3.1",
+                                f"training {deep} from scratch with Glorot init works as well as the init chain",
+                                "no worse", Evidence(test[scratch]["top1"], test[deep]["top1"], *noise), None,
+                                weak="the paper states it in words, with no numbers")]
 
 
 def frames(results: ResultSet) -> dict[str, pd.DataFrame]:

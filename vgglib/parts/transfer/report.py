@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import paper
-from ...claims import Claim
+from ...claims import Claim, Evidence
 from ...results import ResultSet
-from .run import COLUMNS, FUSION
+from .rows import COLUMNS, FUSION
 
 #: Our net names → the paper's row names in Table 11.
 NET_ROWS = {"D": "VGG Net-D", "E": "VGG Net-E", FUSION: "VGG Net-D & Net-E"}
@@ -71,6 +71,28 @@ def per_scale_frame(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def data_line(result: dict) -> str:
+    """One sentence on the images of each Table 11 target, from the record: how many, the
+    canvases' size and items, and how they are split (VOC-style) or sampled per class over
+    seeded splits (Caltech-style)."""
+    parts = []
+    for t in result["targets"].values():
+        d = t["data"]
+        text = f"{t['label']}: {d['images']:,} images"
+        if "canvas" in d:
+            text += f" of {d['canvas']}×{d['canvas']} pixels with {d['items'][0]}–{d['items'][1]} items each"
+        if t["kind"] == "caltech":
+            n_train, n_test = d["per_class"]
+            splits = len(t["rows"][FUSION][t["aggregation"]]["splits"])
+            text += (f", {n_train} per class for training and {f'up to {n_test}' if n_test else 'the rest'} "
+                     f"for testing, over {splits} seeded splits")
+        elif "parts" in d:
+            train, val, test = d["parts"]
+            text += f" ({train:,} for training, {val:,} for choosing C, {test:,} for testing)"
+        parts.append(text)
+    return "Data: " + "; ".join(parts) + "."
+
+
 def source_sentence(result: dict) -> str:
     """How good the transferred nets are on the task they were trained for (Table 4's protocol,
     multi-scale dense top-1), the measurement beside the claim E ≥ D."""
@@ -106,8 +128,10 @@ def _paper_pair(pair: tuple[str, str] | None, column: str) -> tuple[float, float
     return value(pair[0]), value(pair[1])
 
 
-def _noise_kind(kind: str) -> str:
-    return "paired bootstrap, 2 s.e." if kind == "voc" else "paired over splits, 2 s.e."
+#: The noise each kind of target's protocol measures for a claim: a paired bootstrap over the
+#: test images for mean AP (VOC and action), the paired gap over the splits for mean class recall.
+NOISE_KINDS = {"voc": "paired bootstrap, 2 s.e.", "action": "paired bootstrap, 2 s.e.",
+               "caltech": "paired over splits, 2 s.e."}
 
 
 def table11_claims(result: dict) -> list[Claim]:
@@ -117,22 +141,20 @@ def table11_claims(result: dict) -> list[Claim]:
         unit = "mAP (%)" if t["kind"] == "voc" else "mean class recall (%)"
         for statement, (direction, pair) in CLAIMS11.items():
             if statement in t["claims"]:
-                c = t["claims"][statement]
-                out.append(Claim(id=f"table11/{name}/{statement}", table="table11", section="App. B",
-                                 statement=f"{statement} — {t['label']}", direction=direction,
-                                 ours=(c["a"], c["b"]), paper=_paper_pair(pair, t["column"]), noise=c["noise"],
-                                 noise_kind=_noise_kind(t["kind"]), unit=unit, higher_is_better=True,
-                                 weak=IN_WORDS.get(statement, "")))
+                out.append(Claim.from_evidence(
+                    f"table11/{name}/{statement}", "App. B", f"{statement} — {t['label']}", direction,
+                    Evidence.from_record(t["claims"][statement], NOISE_KINDS[t["kind"]]),
+                    _paper_pair(pair, t["column"]), unit=unit, higher_is_better=True,
+                    weak=IN_WORDS.get(statement, "")))
     return out
 
 
 def table12_claims(result: dict) -> list[Claim]:
     """Table 12's claim: the given box adds to the whole image (mean AP)."""
     image, both = paper.TABLE12["VGG D&E, image only"], paper.TABLE12["VGG D&E, image and bounding box"]
-    c = result["claims"]["adding the box helps"]
-    return [Claim(id="table12/box", table="table12", section="App. B", statement="adding the box helps",
-                  direction="better", ours=(c["a"], c["b"]), paper=(both, image), noise=c["noise"],
-                  noise_kind=_noise_kind("voc"), unit="mAP (%)", higher_is_better=True)]
+    evidence = Evidence.from_record(result["claims"]["adding the box helps"], NOISE_KINDS["action"])
+    return [Claim.from_evidence("table12/box", "App. B", "adding the box helps", "better", evidence, (both, image),
+                                unit="mAP (%)", higher_is_better=True)]
 
 
 def claims(results: ResultSet) -> list[Claim]:

@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from ... import evaluate
+from ...claims import Evidence
 from ...features import (
     AGGREGATIONS,
     C_GRID,
@@ -22,35 +23,24 @@ from ...features import (
     stacked,
     voc_protocol,
 )
+from ...profiles import TransferSettings
 from ...study import Study, scale_of
 from ...targets import (
     BoxCrops,
     Target,
-    TransferSettings,
     caltech_target,
     canvas_target,
     digits_target,
-    settings,
     voc_action,
     voc_classification,
 )
-
-#: The nets whose features the paper transfers: its two best ILSVRC models, D and E, the ones
-#: it released, trained with scale jittering (§4).  Late fusion stacks both.
-NETS = {"D": "D/256-512", "E": "E/256-512"}
-FUSION = "D&E"
-#: Test scales Q (paper units) and how they are combined, per protocol (Appendix B).  The paper
-#: gives no Q for the action task; it is a VOC-2012 task, so it gets VOC's setting.
-Q_SETS = {"voc": (256, 384, 512, 640, 768), "caltech": (256, 384, 512), "action": (256, 384, 512, 640, 768)}
-AGGREGATION = {"voc": "average", "caltech": "stack", "action": "average"}
-#: Table 11's columns, in the paper's order (index into ``paper.TABLE11``'s tuples).
-COLUMNS = ("VOC-2007", "VOC-2012", "Caltech-101", "Caltech-256")
-
+from .report import NOISE_KINDS
+from .rows import AGGREGATION, FUSION, NETS, Q_SETS
 
 
 def _settings(study: Study) -> TransferSettings:
     """The analogue targets' settings of the study's profile."""
-    return settings(study.profile.name)
+    return study.profile.section("transfer")
 
 
 def extractors(study: Study) -> dict[str, Extractor]:
@@ -75,9 +65,10 @@ def table11_targets(study: Study, root: str | Path | None = None) -> list[Target
     return [canvas_target("voc", study.splits, s, study.seed), digits_target(s)]
 
 
-def _claim(a: float, b: float, noise: float, strict: bool) -> dict:
-    """A claim "a ≥ b" (or "a > b" when ``strict``) on a higher-is-better measure."""
-    return {"a": a, "b": b, "noise": noise, "strict": strict}
+def _evidence(a: float, b: float, noise: float, kind: str) -> dict:
+    """The stored evidence of a claim on a higher-is-better measure of a ``kind`` of target:
+    both scores and the paired noise its protocol measures."""
+    return Evidence(a, b, noise, NOISE_KINDS[kind]).to_record()
 
 
 def _embedding(x: torch.Tensor, labels: torch.Tensor, limit: int = 600) -> dict:
@@ -109,26 +100,26 @@ def _evaluate_target(study: Study, target: Target, nets: dict[str, list[Extracto
             rows[n][how], scores[(n, how)] = voc_protocol(x, target.labels, target.parts)
         y = target.labels[target.parts["test"]].numpy()
 
-        def claim(a: tuple[str, str], b: tuple[str, str], strict: bool) -> dict:
-            return _claim(rows[a[0]][a[1]]["mAP"], rows[b[0]][b[1]]["mAP"],
-                          bootstrap_noise(scores[a], scores[b], y), strict)
+        def claim(a: tuple[str, str], b: tuple[str, str]) -> dict:
+            return _evidence(rows[a[0]][a[1]]["mAP"], rows[b[0]][b[1]]["mAP"],
+                             bootstrap_noise(scores[a], scores[b], y), target.kind)
     else:
         splits = caltech_splits(target.labels, *target.per_class, seed=study.seed)
         for (n, how), x in feats.items():
             rows[n][how] = caltech_protocol(x, target.labels, splits)
 
-        def claim(a: tuple[str, str], b: tuple[str, str], strict: bool) -> dict:
+        def claim(a: tuple[str, str], b: tuple[str, str]) -> dict:
             ra, rb = rows[a[0]][a[1]], rows[b[0]][b[1]]
-            return _claim(ra["mean"], rb["mean"], split_noise(ra["splits"], rb["splits"]), strict)
+            return _evidence(ra["mean"], rb["mean"], split_noise(ra["splits"], rb["splits"]), target.kind)
     main = AGGREGATION[target.kind]
     metric = "mAP" if target.kind == "voc" else "mean"
     better = max(("D", "E"), key=lambda n: rows[n][main][metric])
-    claims = {"E ≥ D": claim(("E", main), ("D", main), False),
-              "D&E ≥ the better of D and E": claim((FUSION, main), (better, main), False)}
+    claims = {"E ≥ D": claim(("E", main), ("D", main)),
+              "D&E ≥ the better of D and E": claim((FUSION, main), (better, main))}
     if target.kind == "voc":
-        claims["averaging no worse than stacking (D&E)"] = claim((FUSION, "average"), (FUSION, "stack"), False)
+        claims["averaging no worse than stacking (D&E)"] = claim((FUSION, "average"), (FUSION, "stack"))
     else:
-        claims["stacking beats averaging (D&E)"] = claim((FUSION, "stack"), (FUSION, "average"), True)
+        claims["stacking beats averaging (D&E)"] = claim((FUSION, "stack"), (FUSION, "average"))
     out = {"kind": target.kind, "column": target.column, "label": target.meta["label"], "aggregation": main,
            "Q": list(qs), "Q_px": px, "rows": rows, "claims": claims, "data": target.meta,
            "features_s": round(t1 - t0, 1), "svm_s": round(time.time() - t1, 1)}
@@ -193,8 +184,9 @@ def table12(study: Study, root: str | Path | None = None) -> dict:
     for name, parts in (("image only", image), ("image and box", image + box)):
         rows[name], scores[name] = voc_protocol(stacked(parts), target.labels, target.parts)
     y = target.labels[target.parts["test"]].numpy()
-    claims = {"adding the box helps": _claim(rows["image and box"]["mAP"], rows["image only"]["mAP"],
-                                             bootstrap_noise(scores["image and box"], scores["image only"], y), True)}
+    claims = {"adding the box helps": _evidence(rows["image and box"]["mAP"], rows["image only"]["mAP"],
+                                                bootstrap_noise(scores["image and box"], scores["image only"], y),
+                                                target.kind)}
     return {"rows": rows, "claims": claims, "classes": target.classes, "nets": NETS, "Q": list(qs), "Q_px": px,
             "aggregation": how, "data": target.meta, "label": target.meta["label"],
             "features_s": round(t1 - t0, 1), "svm_s": round(time.time() - t1, 1),

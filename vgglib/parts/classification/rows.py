@@ -1,0 +1,29 @@
+"""Paper §4's rows as data: which nets each classification table and diagnosis names.
+
+Data only (no torch): the drivers, the report, the figures and the benchmark all read these
+lists from here, so rendering a page never imports the trainer."""
+from __future__ import annotations
+
+from ... import paper
+
+#: Table 3's rows (single test scale), Table 4's (multi-scale), and §4.1's shallow-net pair.
+TABLE3_ROWS = tuple(paper.TABLE3)
+TABLE4_ROWS = tuple(paper.TABLE4)
+SHALLOW_ROWS = ("B/256", "B-5x5/256")
+JITTERED = ("D/256-512", "E/256-512")
+
+#: The rows trained with several seeds (each through its own init chain): their spread is the
+#: noise of a comparison between different nets, D/256 for nets trained at S = 256, D/[256;512]
+#: for the fine-tuned ones (S = 384 and jittered).
+NOISE_ROWS = ("D/256", "D/256-512")
+NOISE_SEEDS = 3
+
+#: The diagnosis of the scale-jittering claims: the same comparison where jittering has
+#: something to learn (canvases whose object's size varies).
+DIAGNOSIS_ROWS = ("D/256", "D/384", "D/256-512")
+
+#: The diagnosis of the depth and LRN claims: how well each net fits the images it was trained
+#: on, at S = 256 (Table 3's A, A-LRN and B–E) and at S = 384.
+FIT_ROWS = ("A/256", "A-LRN/256", "B/256", "C/256", "D/256", "E/256", "C/384", "D/384", "E/384")
+#: How many training images the fit is measured on: a fixed seeded subset of the training split.
+FIT_IMAGES = 5000
