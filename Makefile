@@ -98,14 +98,15 @@ lab: $(STAMP)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/.jupyter $(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --ServerApp.root_dir=notebooks --MultiKernelManager.default_kernel_name=vgglib
 
-# Performance report (issue 7, items 1–6): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
+# Performance report (throughput, torchvision, CPU fast paths, evaluation cost, data pipeline, memory,
+# the machine's limit): out/bench/bench.{json,md} and results/$(PROFILE)/bench.json.
 bench: $(STAMP)
-	$(PY) -m vgglib.parts.performance.run --profile $(PROFILE) --out out/bench
+	$(PY) -m vgglib.bench all --profile $(PROFILE) --out out/bench
 
-# Item 3's long accuracy check: D/256 in fp32 eager beside the stored bf16 + channels-last run (~20 min
+# The fast paths' long accuracy check: D/256 in fp32 eager beside the stored bf16 + channels-last run (~20 min
 # at quick), also written to results/$(PROFILE)/accuracy.json for the Departures page.
 bench-accuracy: $(STAMP)
-	$(PY) -m vgglib.parts.performance.accuracy --profile $(PROFILE) --out out/bench
+	$(PY) -m vgglib.bench accuracy --profile $(PROFILE) --out out/bench
 
 # End-to-end: Table 4 reproduced from an empty run store, timed stage by stage beside its compute
 # floor with the matmul peaks measured in the same run (out/bench/e2e.json; make bench then reports
@@ -114,7 +115,7 @@ bench-accuracy: $(STAMP)
 # store elsewhere, KEEP=1 keeps its nets for later tables.
 E2E_RUNS ?= out/bench/e2e-runs
 bench-e2e: data
-	$(PY) -m vgglib.parts.performance.e2e --profile $(PROFILE) --table table4 --runs $(E2E_RUNS) \
+	$(PY) -m vgglib.bench e2e --profile $(PROFILE) --table table4 --runs $(E2E_RUNS) \
 	  --stage reproduce="$(REPRODUCE) table4" --stage book="$(PY) -m vgglib.book --profile $(PROFILE)" \
 	  $(if $(KEEP),--keep-runs) --out out/bench/e2e.json
 

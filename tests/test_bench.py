@@ -1,4 +1,5 @@
-"""The benchmark scripts keep working: both run end to end on toy sizes and write reports."""
+"""The benchmark's command keeps working: each subcommand runs end to end on toy sizes and writes
+its report, and the page helpers read it."""
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
-    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.gpu", "--tiny", "--no-compile",
+    subprocess.run([sys.executable, "-m", "vgglib.bench", "gpu", "--tiny", "--no-compile",
                     "--out", str(tmp_path)],
                    check=True, cwd=ROOT, capture_output=True)
     report = json.loads((tmp_path / "gpu.json").read_text())
@@ -23,7 +24,7 @@ def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
         assert fed["images_per_s"] > 0 and fed["of_step_alone"] > 0
         assert fed["projected_74_epochs_h"] == pytest.approx(74 * 1_281_167 / fed["images_per_s"] / 3600, rel=0.01)
     # and the Performance page's table of it, or its absence said plainly
-    from vgglib.parts.performance import report as summary
+    from vgglib.bench import report as summary
     frame = summary.gpu_frame(report)
     assert list(frame.index) == ["step alone, eager", "fed from JPEGs: cpu decode, eager",
                                  "fed from JPEGs: device decode, eager"]
@@ -34,7 +35,7 @@ def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
 
 
 def test_throughput_bench_writes_both_reports(tmp_path):
-    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.throughput", "--profile", "smoke", "--configs", "A",
+    subprocess.run([sys.executable, "-m", "vgglib.bench", "throughput", "--profile", "smoke", "--configs", "A",
                     "--steps", "2", "--repeats", "1", "--out", str(tmp_path)], check=True, cwd=ROOT,
                    capture_output=True)
     rows = json.loads((tmp_path / "throughput.json").read_text())["throughput"]
@@ -42,7 +43,25 @@ def test_throughput_bench_writes_both_reports(tmp_path):
     assert "| A |" in (tmp_path / "throughput.md").read_text()
 
 
+def test_an_unknown_subcommand_names_the_valid_ones():
+    out = subprocess.run([sys.executable, "-m", "vgglib.bench", "sections"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and "invalid choice: 'sections'" in out.stderr
+    assert all(f"'{name}'" in out.stderr for name in ("all", "throughput", "accuracy", "e2e", "gpu"))
+
+
 SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
+
+
+def test_the_page_reads_the_committed_report():
+    """The Performance page renders the committed snapshot, whatever code wrote it: every
+    section's tables and the throughput bars."""
+    from vgglib.bench import report as summary
+
+    committed = json.loads((ROOT / "results" / "quick" / "bench.json").read_text())
+    assert set(summary.frames(committed)) == set(SECTIONS)
+    bars = summary.throughput_bars(committed)
+    assert set(bars["section"]) == {"throughput", "fast_paths"} and (bars["images_per_s"] > 0).all()
+    assert "## 7. How far from the machine's limit" in summary.markdown(committed)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +70,7 @@ def tiny_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     snapshot = ROOT / "results" / "smoke" / "bench.json"
     existed = snapshot.exists()
-    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.run", "--tiny", "--out", str(out)], check=True,
+    subprocess.run([sys.executable, "-m", "vgglib.bench", "all", "--tiny", "--out", str(out)], check=True,
                    cwd=ROOT, capture_output=True)
     assert snapshot.exists() == existed, "a --tiny run must not write the committed snapshot"
     return json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text()
@@ -66,7 +85,7 @@ def test_bench_driver_reports_every_section_with_units(tiny_report):
     assert report["tiny"] and report["hardware"] and report["torch"] and report["threads"] > 0
     for n, key in enumerate(SECTIONS, start=1):
         sec = report["sections"][key]
-        assert sec["item"] == n and sec["title"].startswith(f"{n}. ")
+        assert sec["title"].startswith(f"{n}. ")
         assert f"## {sec['title']}" in md
         for tab in sec["tables"]:
             assert tab["rows"] and tab["units"]
@@ -104,18 +123,18 @@ def test_bench_driver_figures_are_positive_and_consistent(tiny_report):
 
 
 def test_performance_page_helpers_read_the_report(tiny_report):
-    from vgglib.parts.performance import report as summary
+    from vgglib.bench import report as summary
 
     report, _ = tiny_report
     tables = summary.frames(report)
     assert set(tables) == set(SECTIONS)
     assert any("(images/s)" in c for c in tables["throughput"][0][1].columns)
     bars = summary.throughput_bars(report)
-    assert set(bars["item"]) == {1, 3} and (bars["images_per_s"] > 0).all()
+    assert set(bars["section"]) == {"throughput", "fast_paths"} and (bars["images_per_s"] > 0).all()
 
 
 def test_accuracy_check_trains_fp32_beside_the_profile_run(tmp_path):
-    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.accuracy", "--profile", "smoke",
+    subprocess.run([sys.executable, "-m", "vgglib.bench", "accuracy", "--profile", "smoke",
                     "--runs", str(tmp_path / "runs"), "--out", str(tmp_path)],
                    check=True, cwd=ROOT, capture_output=True)
     report = json.loads((tmp_path / "accuracy.json").read_text())
@@ -125,8 +144,8 @@ def test_accuracy_check_trains_fp32_beside_the_profile_run(tmp_path):
 
 
 def test_performance_figures_plot_the_reports_rows(tiny_report):
-    from vgglib.parts.performance import figures
-    from vgglib.parts.performance import report as summary
+    from vgglib.bench import figures
+    from vgglib.bench import report as summary
 
     report, _ = tiny_report
     ax = figures.throughput(report).axes[0]
@@ -140,7 +159,7 @@ def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_p
     """The Performance page's regeneration table: one row per record with a provenance, in
     reproduce-all's order (not the files' alphabetical one), the benchmarks' files left out,
     a total that is the sum, and the budgets judged from it."""
-    from vgglib.parts.performance import report
+    from vgglib.bench import report
     from vgglib.results import ResultSet
 
     def record(name: str, wall_s: float, pieces: int = 1) -> None:
@@ -166,7 +185,7 @@ def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_p
 def test_precision_sentence_weighs_bf16_against_fp32_with_d256s_seed_spread():
     """The Departures page's bf16 measurement: the gap between the two D/256 runs, judged against
     D/256's multi-scale spread over seeds in Table 4's record; without the report, the command."""
-    from vgglib.parts.performance import report
+    from vgglib.bench import report
 
     def acc(bf16: float, fp32: float) -> dict:
         row = {"epochs": 20, "train_s": 600}
@@ -187,7 +206,7 @@ def test_readmes_regeneration_total_is_the_committed_records():
     quick records' total (as the Performance page computes it), so a regeneration updates both."""
     import re
 
-    from vgglib.parts.performance import report
+    from vgglib.bench import report
     from vgglib.results import ResultSet
 
     quoted = re.search(r"the committed records took ([\d.]+) h together", (ROOT / "README.md").read_text())

@@ -1,11 +1,11 @@
 """The benchmark's reference evaluations: the naive window loop at the paper's relative stride,
-and the one-window dense pass that is issue 14's baseline."""
+and the one-window dense pass that dense evaluation's cost is measured against."""
 import torch
 
 from vgglib import arch, evaluate
 from vgglib.augment import Normalise
+from vgglib.bench import eval_cost
 from vgglib.images import TensorImages
-from vgglib.parts.performance import eval_cost
 
 
 def test_window_counts_follow_dense_evaluation():

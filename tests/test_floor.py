@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vgglib.parts.classification.run import TABLE4_ROWS
-from vgglib.parts.performance import e2e, floor
+from vgglib.bench import e2e, floor
+from vgglib.parts.classification.rows import TABLE4_ROWS
 from vgglib.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def test_store_times_and_breakdown_add_up_to_the_wall_time(tmp_path):
 @pytest.mark.slow
 def test_e2e_driver_writes_wall_floor_and_ratio(tmp_path):
     out = tmp_path / "e2e.json"
-    subprocess.run([sys.executable, "-m", "vgglib.parts.performance.e2e", "--profile", "smoke", "--table", "table3",
+    subprocess.run([sys.executable, "-m", "vgglib.bench", "e2e", "--profile", "smoke", "--table", "table3",
                     "--runs", str(tmp_path / "runs"), "--stage", "reproduce=true", "--stage", "book=true",
                     "--out", str(out)], check=True, cwd=ROOT, capture_output=True)
     report = json.loads(out.read_text())
@@ -87,7 +87,7 @@ def test_e2e_continues_an_unfinished_run_in_a_second_piece(tmp_path):
     """A stage that fails keeps the time spent; the same command continues without emptying the
     store or rerunning the finished stage, and the wall time is the sum over both pieces."""
     runs, out, flag = tmp_path / "runs", tmp_path / "e2e.json", tmp_path / "flag"
-    cmd = [sys.executable, "-m", "vgglib.parts.performance.e2e", "--profile", "smoke", "--table", "table3",
+    cmd = [sys.executable, "-m", "vgglib.bench", "e2e", "--profile", "smoke", "--table", "table3",
            "--runs", str(runs), "--stage", f"first=sleep 1; echo x >> {tmp_path / 'first'}",
            "--stage", f"second=sleep 1; test -e {flag}", "--keep-runs", "--out", str(out)]
     failed = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -129,7 +129,7 @@ def test_the_benchmarks_floor_counts_the_end_to_end_runs_work(tmp_path, monkeypa
     """make bench's Table 4 floor divides the arithmetic the latest end-to-end run counted (the
     epochs its nets actually ran) by its own peaks, so it and the end-to-end report agree up to
     the peaks; with no end-to-end report for the profile, it counts from the run store."""
-    from vgglib.parts.performance import limits
+    from vgglib.bench import limits
 
     p = get_profile("smoke")
     work = floor.table_work("table3", p, tmp_path)

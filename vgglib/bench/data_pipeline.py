@@ -1,5 +1,5 @@
-"""Item 5 of the report: the data pipeline alone, images/s on one core.  Fashion-MNIST through
-vgglib's BatchLoader at a profile, and ImageNet-sized JPEGs (made up on the spot, with
+"""The report's data pipeline section: the pipeline alone, images/s on one core.  Fashion-MNIST
+through vgglib's BatchLoader at a profile, and ImageNet-sized JPEGs (made up on the spot, with
 photo-like smooth content so they compress like photographs) through FolderImages and the
 full profile's augmentation: decode, rescale to a jittered S, 224 crop, flip, colour shift."""
 from __future__ import annotations
@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ...augment import Augmenter, BatchLoader
-from ...fastdata import preresize
-from ...images import FileImages, FolderImages, ImageSet
-from ...profiles import Profile
-from ...stats import Stats, compute_stats
+from ..augment import Augmenter, BatchLoader
+from ..fastdata import preresize
+from ..images import FileImages, FolderImages, ImageSet
+from ..profiles import Profile
+from ..stats import Stats, compute_stats
 from .timing import median, seconds, section, table, threads
 
 #: ILSVRC-2012's typical photo: 500×375 (width × height).
@@ -75,14 +75,14 @@ def read_rate(images: FileImages) -> float:
     return len(images) / seconds(lambda: [Path(f).read_bytes() for f in images.paths])
 
 
-#: The photo sizes item 5 measures (height, width): ILSVRC-2012's typical 500×375, and a larger
+#: The photo sizes the section measures (height, width): ILSVRC-2012's typical 500×375, and a larger
 #: one, 1000×750, where the one-off pre-resized copy (smallest side 512) has pixels to save.
 PHOTO_SIZES = {"500×375": PHOTO_HW, "1000×750": (750, 1000)}
 
 
-def section_5(p: Profile, train: ImageSet, stats: Stats, full: Profile, fmnist_batches: int, jpegs: int,
-              repeats: int, gpu_speeds: dict[str, float]) -> dict:
-    """Item 5 of the report: pipeline rates on one thread, for each data path of the full
+def pipeline_per_core(p: Profile, train: ImageSet, stats: Stats, full: Profile, fmnist_batches: int, jpegs: int,
+                      repeats: int, gpu_speeds: dict[str, float]) -> dict:
+    """The report's data pipeline section: pipeline rates on one thread, for each data path of the full
     profile (CPU decode from ``train/``, CPU decode from the pre-resized ``train-s512/``, device
     decode), and the cores a GPU at each of ``gpu_speeds`` (label → training images/s) needs."""
     started = time.perf_counter()
@@ -130,6 +130,6 @@ def section_5(p: Profile, train: ImageSet, stats: Stats, full: Profile, fmnist_b
     tables = [table("Pipeline throughput on one core, per data path", {"images_per_s_per_core": "images/s/core"},
                     rows),
               table("CPU cores a GPU needs, per data path", {k: "cores" for k in gpu_speeds}, cores)]
-    return section(5, "Data pipeline alone, per core",
+    return section("pipeline", "Data pipeline alone, per core",
                    {"profile": p.name, "jpegs": jpegs, "repeats": repeats, "threads": 1,
                     "gpu_decode_images_per_s": None if gpu is None else round(gpu, 1)}, tables, notes, started)

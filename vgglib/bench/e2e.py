@@ -1,7 +1,7 @@
-"""The end-to-end check of issue 14, item 1: a table reproduced from an empty run store, its
-wall time beside its compute floor, both measured in one run, and where the time went.
+"""The end-to-end check: a table reproduced from an empty run store, its wall time beside its
+compute floor, both measured in one run, and where the time went.
 
-    python -m vgglib.parts.performance.e2e --profile quick --runs out/bench/e2e-runs \\
+    python -m vgglib.bench e2e --profile quick --runs out/bench/e2e-runs \\
         --stage reproduce="python -m vgglib reproduce --profile quick table4" --stage book="make book"
 
 It measures the bf16 and fp32 matmul peaks first, empties the run store, runs each stage as
@@ -32,16 +32,17 @@ import time
 from functools import partial
 from pathlib import Path
 
-from ...files import write_json
-from ...identity import evaluation_code_version
-from ...profiles import get_profile
-from ...results import git_commit, hardware, utc_now
+from ..files import write_json
+from ..identity import versions_tag
+from ..profiles import get_profile
+from ..results import git_commit, hardware, utc_now
+from ..runs import RunStore
 from . import floor, peak
 from .limits import e2e_snapshot
 
 #: A cached test posterior's file name (``vgglib.study.Study.posteriors``): test set size,
-#: method, Q in pixels, evaluation code version.
-POSTERIORS = re.compile(r"test(?P<n>\d+)-(?P<method>.+)-q(?P<q>\d+)-(?P<code>[0-9a-f]+)")
+#: method, Q in pixels, then the version of the computation (not read here).
+POSTERIORS = re.compile(r"test(?P<n>\d+)-(?P<method>.+)-q(?P<q>\d+)-\w+")
 #: The file in the run store that carries an unfinished end-to-end run from one piece to the next.
 STATE = "e2e-state.json"
 
@@ -58,7 +59,7 @@ def start_or_resume(runs: Path, fresh: bool) -> dict:
     """The state of the end-to-end run in ``runs``: a new one (the store emptied) when there is
     none or ``fresh``, else the saved one, if it was begun with today's code."""
     state_file = runs / STATE
-    code = evaluation_code_version()
+    code = versions_tag()
     if state_file.exists() and not fresh:
         state = json.loads(state_file.read_text())
         if state["code"] != code:
@@ -124,7 +125,7 @@ def store_times(runs: Path) -> tuple[list[dict], list[dict]]:
         run = spec_file.parent
         if not (run / "done.json").exists():
             continue
-        spec, done = json.loads(spec_file.read_text()), json.loads((run / "done.json").read_text())
+        spec, done = json.loads(spec_file.read_text()), RunStore.done(run)
         metrics = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").exists() else []
         steps = sum(m["epoch_s"] for m in metrics)
         name = f"{spec['row']} seed {spec['seed']}"
@@ -167,9 +168,8 @@ def breakdown(stages: dict[str, float], nets: list[dict], evals: list[dict], sum
     return [{k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
 
 
-def main() -> None:
-    """Parse the command line, measure the peaks, run the stages, write the report."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``e2e`` subcommand's flags."""
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--table", default="table4", help="the table whose floor the wall time is compared to")
     parser.add_argument("--runs", default="out/bench/e2e-runs", help="the run store, emptied first")
@@ -180,7 +180,10 @@ def main() -> None:
     parser.add_argument("--out", default="out/bench/e2e.json")
     parser.add_argument("--snapshot", default=None,
                         help="where to copy the report (default: results/<profile>/e2e.json for table4)")
-    args = parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
+    """Measure the peaks, run the stages (continuing an unfinished run), write the report."""
     stages = [tuple(s.split("=", 1)) for s in args.stage] or [
         ("reproduce", f"{shlex.quote(sys.executable)} -m vgglib reproduce --profile {args.profile} {args.table}"),
         ("book", "make --no-print-directory book")]
@@ -218,7 +221,3 @@ def main() -> None:
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out, snapshot)
     print(json.dumps({k: v for k, v in report.items() if k not in ("floor", "breakdown")}, indent=1))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,20 +1,20 @@
-"""Item 4 of the report: what the paper's two test protocols cost per image with net D, dense
-multi-scale (three Q, flips) against 150-crop multi-crop (5×5 grid, flips, three Q), at the
-profile's size and at the paper's 224-pixel size, through vgglib.evaluate.  Beside them (issue
-14, item 3): the naive window-by-window loop at the paper's relative stride (crop/7 pixels,
-32 at a 224 crop), which dense evaluation computes at once, and the one-window dense pass
-vgglib ran before dense evaluation sampled the paper's stride at every profile (the baseline
-of issue 14's goal: dense at most 2× its cost at quick)."""
+"""The report's evaluation cost section: what the paper's two test protocols cost per image with
+net D, dense multi-scale (three Q, flips) against 150-crop multi-crop (5×5 grid, flips, three Q),
+at the profile's size and at the paper's 224-pixel size, through vgglib.evaluate.  Beside them:
+the naive window-by-window loop at the paper's relative stride (crop/7 pixels, 32 at a 224
+crop), which dense evaluation computes at once, and the one-window dense pass vgglib ran before
+dense evaluation sampled the paper's stride at every profile (the baseline of the goal that
+dense evaluation cost at most 2× the one-window pass at quick)."""
 from __future__ import annotations
 
 import time
 
 import torch
 
-from ... import arch, evaluate
-from ...augment import Normalise, rescale, rescaled_size
-from ...images import ImageSet, TensorImages
-from ...profiles import Profile
+from .. import arch, evaluate
+from ..augment import Normalise, rescale, rescaled_size
+from ..images import ImageSet, TensorImages
+from ..profiles import Profile
 from .data_pipeline import PHOTO_HW, photo
 from .timing import median, seconds, section, table
 
@@ -69,7 +69,7 @@ def centred_pooled(x: torch.Tensor, stride: int = evaluate.NATIVE_STRIDE) -> tor
 
 def one_window_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
                           autocast: bool) -> torch.Tensor:
-    """Dense evaluation as vgglib ran it before issue 12, the benchmark's baseline: the net on
+    """Dense evaluation as vgglib once ran it, the benchmark's baseline: the net on
     the centred 32·⌊side/32⌋ pixels only (one window at a 32-pixel crop for every Q < 64),
     score map averaged, flips."""
     out = []
@@ -111,9 +111,10 @@ def measure(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int], r
             "ratio": round(m / d, 2), "crops_timed_per_image": crops_timed, "extrapolated": bool(subset_grid)}
 
 
-def section_4(p: Profile, val: ImageSet, full: Profile, profile_images: int, full_images: int,
-              profile_repeats: int, full_repeats: int, full_qs: tuple[int, ...], full_subset_grid: int) -> dict:
-    """Item 4 of the report: evaluation cost per image at the profile's size (net D at the
+def evaluation_cost(p: Profile, val: ImageSet, full: Profile, profile_images: int, full_images: int,
+                    profile_repeats: int, full_repeats: int, full_qs: tuple[int, ...],
+                    full_subset_grid: int) -> dict:
+    """The report's evaluation cost section: cost per image at the profile's size (net D at the
     profile's width on its validation images) and at 224 (full D on photo-sized images)."""
     started = time.perf_counter()
     rows = []
@@ -151,13 +152,13 @@ def section_4(p: Profile, val: ImageSet, full: Profile, profile_images: int, ful
              f"At 224 the multi-crop figure is extrapolated: {full_subset_grid}×{full_subset_grid} crops without "
              f"flips were timed at each Q and the per-crop time multiplied by {3 * GRID * GRID * FLIPS} "
              f"(150 × full D on 2 cores would take minutes per image).",
-             "One window: dense as vgglib ran it before issue 12 (the centred 32·⌊side/32⌋ pixels: one "
-             "window at a 32-pixel crop for every Q below 64); dense over one window is issue 14's goal (≤ 2 at "
-             "quick). Naive windows: every crop×crop window at crop/7-pixel steps (the paper's relative stride) "
-             "through the net, with flips, one image at a time; at 224 extrapolated from multi-crop's per-crop "
-             "time.",
+             "One window: dense as vgglib once ran it, before it sampled the paper's stride (the centred "
+             "32·⌊side/32⌋ pixels: one window at a 32-pixel crop for every Q below 64); the goal for dense over "
+             "one window is ≤ 2 at quick. Naive windows: every crop×crop window at crop/7-pixel steps (the "
+             "paper's relative stride) through the net, with flips, one image at a time; at 224 extrapolated "
+             "from multi-crop's per-crop time.",
              "macs ratio: the same ratio from multiply-adds (vgglib.arch.multiply_adds), the cost in "
              "arithmetic alone; the paper notes multi-crop's cost is what makes dense evaluation the default."]
-    return section(4, "Evaluation cost per image: dense multi-scale against 150-crop multi-crop",
+    return section("eval_cost", "Evaluation cost per image: dense multi-scale against 150-crop multi-crop",
                    {"profile": p.name, "paper_q": list(PAPER_Q), "grid": GRID, "flips": FLIPS},
                    [table("Evaluation time per image", units, rows)], notes, started)

@@ -1,4 +1,4 @@
-"""Items 2 and 3 of the report: vgglib's nets against torchvision's at the paper's size, and the
+"""Two sections of the report: vgglib's nets against torchvision's at the paper's size, and the
 CPU fast paths (bf16 autocast, channels-last, torch.compile, threads) for net D at a profile,
 each path timed and the ones that change the arithmetic trained briefly to price their accuracy."""
 from __future__ import annotations
@@ -11,21 +11,21 @@ from dataclasses import dataclass
 import torch
 import torchvision
 
-from ... import arch, evaluate
-from ...augment import Augmenter, BatchLoader, Normalise
-from ...data import Splits
-from ...profiles import Profile
-from ...stats import Stats
+from .. import arch, evaluate
+from ..augment import Augmenter, BatchLoader, Normalise
+from ..data import Splits
+from ..profiles import Profile
+from ..stats import Stats
 from .throughput import step_fn
 from .timing import median, seconds, section, table, threads
 
-#: Item 2's bar: vgglib's net runs at least this share of torchvision's speed.
+#: The torchvision comparison's bar: vgglib's net runs at least this share of torchvision's speed.
 TV_BAR = 0.98
-#: Item 3's rule: adopt a path that is faster and costs at most this many points of top-1 error.
+#: The fast paths' rule: adopt a path that is faster and costs at most this many points of top-1 error.
 ADOPT_MAX_POINTS = 0.3
 
 
-# --------------------------------------------------------------------------- item 2
+# --------------------------------------------------------------------------- against torchvision
 
 def compare_torchvision(config: str, tv_name: str, batch: int, repeats: int) -> dict:
     """Median forward and training-step images/s of vgglib's net and torchvision's, at 224 px,
@@ -66,8 +66,9 @@ def compare_torchvision(config: str, tv_name: str, batch: int, repeats: int) -> 
             "max_logit_difference": same}
 
 
-def section_2(pairs: tuple[tuple[str, str], ...], batch: int, repeats: int) -> dict:
-    """Item 2 of the report: ``compare_torchvision`` for each (vgglib config, torchvision net)."""
+def against_torchvision(pairs: tuple[tuple[str, str], ...], batch: int, repeats: int) -> dict:
+    """The report's torchvision section: ``compare_torchvision`` for each (vgglib config,
+    torchvision net)."""
     started = time.perf_counter()
     rows = [compare_torchvision(c, tv, batch, repeats) for c, tv in pairs]
     units = {"batch": "images", "forward_vgglib": "images/s", "forward_torchvision": "images/s",
@@ -77,12 +78,12 @@ def section_2(pairs: tuple[tuple[str, str], ...], batch: int, repeats: int) -> d
              f"vgglib's weights (arch.to_torchvision), so both compute the same function (max logit "
              f"difference in the table). Median of {repeats} interleaved repeats after one warm-up round.",
              f"Bar: ratio ≥ {TV_BAR} for both the forward pass and the training step."]
-    return section(2, "vgglib's nets against torchvision's at the paper's size",
+    return section("torchvision", "vgglib's nets against torchvision's at the paper's size",
                    {"size": 224, "batch": batch, "repeats": repeats, "dtype": "fp32"},
                    [table("Images/s, vgglib against torchvision", units, rows)], notes, started)
 
 
-# --------------------------------------------------------------------------- item 3
+# --------------------------------------------------------------------------- CPU fast paths
 
 @dataclass(frozen=True)
 class FastPath:
@@ -101,7 +102,7 @@ class FastPath:
 
 BF16_CL = "bf16 + channels-last"
 COMPILED = "bf16 + channels-last + compile"
-#: The paths item 3 times; the first is the fp32 baseline, threads None means torch's default.
+#: The paths timed; the first is the fp32 baseline, threads None means torch's default.
 FAST_PATHS = (FastPath("fp32 eager", False, False),
               FastPath("bf16 autocast", True, False, accuracy_as=BF16_CL),
               FastPath("channels-last", False, True),
@@ -179,7 +180,7 @@ def _first_line(e: Exception) -> str:
 
 
 def _decision(path: FastPath, ips: float, speed: dict[str, float], delta: float | None, noise: float) -> str:
-    """Item 3's rule: adopt a path faster than its baseline that costs ≤ ADOPT_MAX_POINTS top-1;
+    """The adoption rule: adopt a path faster than its baseline that costs ≤ ADOPT_MAX_POINTS top-1;
     a rejection on accuracy says when the cost is within ``noise`` points."""
     if path.name == "fp32 eager":
         return "baseline"
@@ -194,9 +195,9 @@ def _decision(path: FastPath, ips: float, speed: dict[str, float], delta: float 
     return f"reject: costs {delta:.2f} points" + (" (within the noise)" if delta <= noise else "")
 
 
-def section_3(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int, accuracy_images: int,
-              compile_cap_s: float | None) -> dict:
-    """Item 3 of the report: every fast path's speed for D's training step at the profile and,
+def cpu_fast_paths(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int, accuracy_images: int,
+                   compile_cap_s: float | None) -> dict:
+    """The report's fast paths section: every fast path's speed for D's training step at the profile and,
     unless ``accuracy_images`` is 0, the top-1 cost of the paths that change the arithmetic.
     ``compile_cap_s`` None skips torch.compile."""
     started = time.perf_counter()
@@ -289,7 +290,7 @@ def section_3(p: Profile, splits: Splits, stats: Stats, steps: int, repeats: int
         if errors["fp32 eager"] > 80:
             notes.append(f"The fp32 run ended at {errors['fp32 eager']:.1f}% top-1 error, near chance for "
                          f"{len(splits.val.classes)} classes: too short to learn, so its accuracy column says nothing.")
-    return section(3, "CPU fast paths for net D's training step",
+    return section("fast_paths", "CPU fast paths for net D's training step",
                    {"profile": p.name, "steps": steps, "repeats": repeats, "accuracy_images": accuracy_images,
                     "compile_cap_s": compile_cap_s, "compile_warmup_s": compile_warmup_s,
                     "parts_s": {k: round(v, 1) for k, v in parts_s.items()},

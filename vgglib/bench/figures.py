@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..plots import OURS
+from ..parts.plots import OURS
 from .report import throughput_bars
 
 FLOOR = "#4c72b0"
@@ -20,14 +20,15 @@ def _missing(text: str) -> Figure:
 
 
 def throughput(report: dict | None) -> Figure:
-    """Training images/s: item 1 (with data against model-only) and item 3 (the fast paths)."""
+    """Training images/s: vgglib's step with data against the model-only step, and net D along
+    each CPU fast path."""
     bars = throughput_bars(report) if report else []
     if not len(bars):
         return _missing("no throughput measured yet: make bench")
     fig = Figure(figsize=(8, 0.35 * len(bars) + 1), layout="constrained")
     ax = fig.subplots()
-    for item, colour, name in ((1, OURS, "item 1: with data vs model-only"), (3, FLOOR, "item 3: fast paths")):
-        part = bars[bars["item"] == item]
+    for key, colour, name in (("throughput", OURS, "with data vs model-only"), ("fast_paths", FLOOR, "CPU fast paths")):
+        part = bars[bars["section"] == key]
         ax.barh(part["net"] + ": " + part["path"], part["images_per_s"], color=colour, label=name)
     ax.invert_yaxis()
     ax.set_xlabel("training images/s")

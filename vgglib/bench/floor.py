@@ -1,6 +1,6 @@
-"""Item 1 of issue 14: the compute floor of a table, the arithmetic it runs divided by this
-machine's measured matrix-multiply peak, so a table's wall time can be read as a multiple of
-what the hardware needs at the least.
+"""The compute floor of a table, the arithmetic it runs divided by this machine's measured
+matrix-multiply peak, so a table's wall time can be read as a multiple of what the hardware
+needs at the least.
 
 The work is every training step of every net the table trains (its init chain and its noise
 seeds included), every per-epoch validation pass, and every test evaluation (method × Q), each
@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ... import arch, evaluate
-from ...augment import Normalise
-from ...images import TensorImages
-from ...profiles import Profile
-from ...runs import Row
-from ..classification.run import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
+from .. import arch, evaluate
+from ..augment import Normalise
+from ..images import TensorImages
+from ..parts.classification.rows import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
+from ..profiles import Profile
+from ..runs import Row, RunStore, resolved
 from .steps import train_flops
 
 #: (train images before the validation hold-out, test images, image (channels, h, w)) per data set.
@@ -86,7 +86,7 @@ def stored_epochs(runs: Path | None, row: str, profile: str, seed: int) -> int |
     for spec_file in runs.glob("*/spec.json"):
         spec, done = json.loads(spec_file.read_text()), spec_file.parent / "done.json"
         if (spec["row"], spec["profile"], spec["seed"]) == (row, profile, seed) and done.exists():
-            found.append((done.stat().st_mtime, json.loads(done.read_text())["epochs"]))
+            found.append((done.stat().st_mtime, RunStore.done(spec_file.parent)["epochs"]))
     return max(found)[1] if found else None
 
 
@@ -113,10 +113,9 @@ def table_work(table: str, p: Profile, runs: Path | None = None) -> list[Work]:
     for (row, seed), tests in table_nets(table).items():
         r = Row.parse(row)
         name = f"{row} seed {seed}"
-        finetune = r.parent()[1] == "all"
         epochs = stored_epochs(runs, row, p.name, seed)
         source = "run store" if epochs is not None else "profile cap"
-        epochs = epochs if epochs is not None else (p.max_epochs_finetune if finetune else p.max_epochs)
+        epochs = epochs if epochs is not None else resolved(r, p)[1]
         work.append(Work("train", name, f"{epochs} epochs ({source})",
                          epochs * steps * p.batch * train_flops(r.config, p.crop, **size), dtype))
         model = arch.build(r.config, crop=p.crop, **size)

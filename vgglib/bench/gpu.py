@@ -11,8 +11,8 @@ Each gives images/s, achieved TFLOP/s as a fraction of the device's measured bf1
 matrix-multiply peak, the projected wall time of the paper's 74 ImageNet epochs, and peak
 device memory.  Without CUDA it runs with tiny sizes, so the tests keep every line of it working.
 
-    python -m vgglib.parts.performance.gpu --out out/bench          # on a GPU: the real check, ~5 minutes
-    python -m vgglib.parts.performance.gpu --tiny --out /tmp/x      # anywhere: the same code on toy sizes
+    python -m vgglib.bench gpu --out out/bench          # on a GPU: the real check, ~5 minutes
+    python -m vgglib.bench gpu --tiny --out /tmp/x      # anywhere: the same code on toy sizes
 """
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ... import arch
-from ...data import profile_splits
-from ...profiles import get_profile
-from ...runs import Row, RunSpec, RunStore, make_spec
-from ...train import Classification, dataset_id, train
+from .. import arch
+from ..data import profile_splits
+from ..profiles import get_profile
+from ..runs import Row, RunSpec, RunStore, make_spec
+from ..train import Classification, dataset_id, train
 from .data_pipeline import write_jpegs
 from .report import GPU_REPORT
 
@@ -139,7 +139,7 @@ def fed_training(root: Path, sizes: Sizes, decode: str, compiled: bool, workers:
         store = RunStore(runs)
         task = (Compiled if compiled else Classification)(splits)
         train(spec, store, splits, p, progress=progress, task=task)
-        metrics = json.loads((store.root / spec.dirname / "metrics.json").read_text())
+        metrics = json.loads((store.find(spec) / "metrics.json").read_text())
     return {"images_per_s": metrics[-1]["images_per_s"], "peak_memory_gib": peak_memory_gib(device)}
 
 
@@ -190,9 +190,8 @@ def check(sizes: Sizes, compile_too: bool, decodes: tuple[str, ...], workers: in
     return report
 
 
-def main() -> None:
-    """Parse the command line, run the check, write gpu.json."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``gpu`` subcommand's flags."""
     parser.add_argument("--tiny", action="store_true", help="toy sizes (forced when there is no CUDA)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile measurements")
     parser.add_argument("--decode", nargs="+", choices=("cpu", "device"), default=["cpu", "device"],
@@ -202,7 +201,10 @@ def main() -> None:
     parser.add_argument("--out", default="out/bench")
     parser.add_argument("--snapshot", action="store_true",
                         help="also write results/full/gpu.json, the copy the book shows (never with tiny sizes)")
-    args = parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
+    """Run the check and write gpu.json (and its snapshot with ``--snapshot``)."""
     tiny = args.tiny or not torch.cuda.is_available()
     report = check(TINY if tiny else REAL, not args.no_compile, tuple(args.decode), 0 if tiny else args.workers)
     out = Path(args.out)
@@ -212,7 +214,3 @@ def main() -> None:
         GPU_REPORT.parent.mkdir(parents=True, exist_ok=True)
         GPU_REPORT.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,20 +1,21 @@
-"""Item 7 of the report (issue 14, items 1–2): how far the project is from this machine's
-limit.  The bf16 and fp32 matmul peaks, Table 4's compute floor at the profile and the latest
-end-to-end run's wall time over its own floor, each configuration's training step as a
-fraction of the peak, and the LRN layer alone (why A-LRN once ran at half of A's speed)."""
+"""The report's limits section: how far the project is from this machine's limit.  The bf16 and
+fp32 matmul peaks, Table 4's compute floor at the profile and the latest end-to-end run's wall
+time over its own floor, each configuration's training step as a fraction of the peak, and the
+LRN layer alone (why A-LRN once ran at half of A's speed)."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from ...profiles import Profile
-from ...results import REPO
-from ...runs import RunStore
+from ..profiles import Profile
+from ..results import REPO
+from ..runs import RunStore
 from . import floor, peak, steps
 from .timing import section, table
 
-#: Where ``make bench-e2e`` (``e2e.py``) writes its report; a copy is kept in results/<profile>/e2e.json.
+#: Where ``make bench-e2e`` (``python -m vgglib.bench e2e``) writes its report; a copy is kept
+#: in results/<profile>/e2e.json.
 E2E_REPORT = REPO / "out" / "bench" / "e2e.json"
 
 
@@ -60,9 +61,9 @@ def table4_work(p: Profile, e2e: dict | None) -> tuple[list[floor.Work], str]:
             "the run store's where it holds the nets, else the profile's caps")
 
 
-def section_7(p: Profile, configs: tuple[str, ...], step_count: int, repeats: int, full_batch: int,
-              full_steps: int, peak_side: int, lrn_repeats: int) -> dict:
-    """The section: peaks, Table 4's floor (the end-to-end run's work at this run's peaks), the
+def machine_limits(p: Profile, configs: tuple[str, ...], step_count: int, repeats: int, full_batch: int,
+                   full_steps: int, peak_side: int, lrn_repeats: int) -> dict:
+    """The report's limits section: peaks, Table 4's floor (the end-to-end run's work at this run's peaks), the
     e2e ratio, step fractions and the LRN layer's cost."""
     started = time.perf_counter()
     peaks = peak.peaks(peak_side)
@@ -89,7 +90,7 @@ def section_7(p: Profile, configs: tuple[str, ...], step_count: int, repeats: in
              "it pools squares through a 5-D avg_pool3d in fp32 that has no channels-last kernel. "
              "vgglib.arch.LRN sums shifted channels in place and writes its gradient out (equal up to float "
              "rounding, tests/test_lrn.py)."]
-    sec = section(7, "How far from the machine's limit: peak, floor, step fractions", {"profile": p.name},
+    sec = section("limits", "How far from the machine's limit: peak, floor, step fractions", {"profile": p.name},
                   tables, notes, started)
     sec["table4"] = {"floor_s": summary["floor_s"], "wall_over_floor": ratio, "reason": why,
                      "peaks_gflop_s": peaks, "by_part_s": summary["by_part_s"]}

@@ -1,10 +1,7 @@
-"""Item 6 of the report: memory.  The peak resident memory of a short training run at a profile
+"""The report's memory section.  The peak resident memory of a short training run at a profile
 (measured in a fresh child process, so nothing else the driver did counts), and the activation
 memory of full-size net D, counted from its architecture and measured with autograd's
-saved-tensor hooks, then the per-GPU batch that fits on 80 and 141 GiB devices.
-
-    python bench/memory.py --rss-child quick 20    # the child: prints its peak RSS as JSON
-"""
+saved-tensor hooks, then the per-GPU batch that fits on 80 and 141 GiB devices."""
 from __future__ import annotations
 
 import json
@@ -16,7 +13,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ... import arch
+from .. import arch
+from ..augment import Augmenter, BatchLoader
+from ..data import profile_splits
+from ..profiles import get_profile
+from ..stats import compute_stats
+from .throughput import step_fn
 from .timing import section, table
 
 MIB = 2 ** 20
@@ -38,13 +40,6 @@ def peak_rss_mib() -> float:
 
 def rss_child(profile: str, steps: int) -> dict:
     """Peak RSS (MiB) after setting up a training run of D at ``profile`` and after ``steps`` steps."""
-    from vgglib.augment import Augmenter, BatchLoader
-    from vgglib.data import profile_splits
-    from vgglib.profiles import get_profile
-    from vgglib.stats import compute_stats
-
-    from .throughput import step_fn
-
     p = get_profile(profile)
     splits = profile_splits(p)
     stats = compute_stats(splits.train, max_images=5000)
@@ -62,9 +57,9 @@ def rss_child(profile: str, steps: int) -> dict:
 
 
 def peak_rss(profile: str, steps: int) -> dict:
-    """``rss_child`` run in a fresh Python process."""
-    out = subprocess.run([sys.executable, "-m", __spec__.name, "--rss-child", profile, str(steps)], check=True,
-                         capture_output=True, text=True)
+    """``rss_child`` run in a fresh Python process, which prints its result as JSON."""
+    child = f"import json; from {__name__} import rss_child; print(json.dumps(rss_child({profile!r}, {steps})))"
+    out = subprocess.run([sys.executable, "-c", child], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -118,8 +113,8 @@ def measured(model: arch.VGG, batches: tuple[int, int], bf16: bool) -> dict:
     return {"per_image": per_image, "fixed": sa - a * per_image}
 
 
-def section_6(profile: str, rss_steps: int, batches: tuple[int, int], target_batch: int) -> dict:
-    """Item 6 of the report: peak RSS of a short run, D's activations at 224 and the batch that fits."""
+def memory_footprint(profile: str, rss_steps: int, batches: tuple[int, int], target_batch: int) -> dict:
+    """The report's memory section: peak RSS of a short run, D's activations at 224 and the batch that fits."""
     started = time.perf_counter()
     rss = peak_rss(profile, rss_steps)
     torch.manual_seed(0)
@@ -165,11 +160,5 @@ def section_6(profile: str, rss_steps: int, batches: tuple[int, int], target_bat
              f"fp32 weights, gradients and SGD momentum − fixed) ÷ measured bytes per image. An upper bound: "
              f"the CUDA context, cuDNN workspaces, the gradient of the activations in flight during backward "
              f"and allocator fragmentation take a few GiB more."]
-    return section(6, "Memory", {"profile": profile, "rss_steps": rss_steps, "batches": list(batches),
-                                 "target_batch": target_batch}, tables, notes, started)
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["--rss-child"] or len(sys.argv) != 4:
-        sys.exit(__doc__)
-    print(json.dumps(rss_child(sys.argv[2], int(sys.argv[3]))))
+    return section("memory", "Memory", {"profile": profile, "rss_steps": rss_steps, "batches": list(batches),
+                                        "target_batch": target_batch}, tables, notes, started)

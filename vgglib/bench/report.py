@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...results import REPO, ResultSet
-from .. import tables
-from ..classification.report import seed_noise
+from ..noise import seed_noise
+from ..parts import tables
+from ..results import REPO, ResultSet
+from .timing import SECTIONS
 
-#: The report's sections, in order, by their key in bench.json.
-SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
-#: Issue 14's bound on ``make bench``'s whole run, in minutes.
+#: The bound on ``make bench``'s whole run on 2 cores, in minutes.
 BUDGET_MIN = 10
-#: Issue 12's bounds, in minutes, on this 2-core machine from an empty run store.
+#: The bounds, in minutes, on reproducing from an empty run store on this 2-core machine.
 REPRODUCE_BUDGET_MIN = {"table4": 60, "all": 150}
 
 
@@ -90,20 +89,23 @@ def markdown(report: dict) -> str:
 
 
 def throughput_bars(report: dict) -> pd.DataFrame:
-    """Training images/s per config and path (items 1 and 3), for the page's bar chart."""
+    """Training images/s per config and path, for the page's bar chart: the training throughput
+    section's two steps and the CPU fast paths, each row naming its section by key."""
     rows = []
     sections = report["sections"]
     if "throughput" in sections:
         for r in sections["throughput"]["tables"][0]["rows"]:
-            rows.append({"item": 1, "net": f"{r['config']} ({r['profile']})", "path": "model-only step",
+            net = f"{r['config']} ({r['profile']})"
+            rows.append({"section": "throughput", "net": net, "path": "model-only step",
                          "images_per_s": r["model_only_img_s"]})
-            rows.append({"item": 1, "net": f"{r['config']} ({r['profile']})", "path": "vgglib step with data",
+            rows.append({"section": "throughput", "net": net, "path": "vgglib step with data",
                          "images_per_s": r["vgglib_step_img_s"]})
     if "fast_paths" in sections:
         profile = sections["fast_paths"]["settings"]["profile"]
-        rows += [{"item": 3, "net": f"D ({profile})", "path": r["path"], "images_per_s": r["images_per_s"]}
+        rows += [{"section": "fast_paths", "net": f"D ({profile})", "path": r["path"],
+                  "images_per_s": r["images_per_s"]}
                  for r in sections["fast_paths"]["tables"][0]["rows"] if r["images_per_s"] is not None]
-    return pd.DataFrame(rows, columns=["item", "net", "path", "images_per_s"])
+    return pd.DataFrame(rows, columns=["section", "net", "path", "images_per_s"])
 
 
 def section_outputs(report: dict, keys: tuple[str, ...], decimals: int = 2) -> list:
@@ -111,7 +113,7 @@ def section_outputs(report: dict, keys: tuple[str, ...], decimals: int = 2) -> l
     tables in the book's table style."""
     from IPython.display import HTML, Markdown
 
-    from ..show import html
+    from ..parts.show import html
 
     tables, out = frames(report), []
     for key in keys:
@@ -121,7 +123,7 @@ def section_outputs(report: dict, keys: tuple[str, ...], decimals: int = 2) -> l
     return out
 
 
-#: The GPU check's report, committed once it has run on a GPU (``gpu.py --snapshot``).
+#: The GPU check's report, committed once it has run on a GPU (``python -m vgglib.bench gpu --snapshot``).
 GPU_REPORT = REPO / "results" / "full" / "gpu.json"
 #: The GPU check's figures, in the order the page shows them.
 GPU_COLUMNS = ("images_per_s", "tflops", "fraction_of_peak", "of_step_alone", "projected_74_epochs_h",
@@ -141,13 +143,13 @@ def gpu_outputs(path: Path = GPU_REPORT) -> list:
     sentence saying it has not run on a GPU yet and how to run it."""
     from IPython.display import HTML, Markdown
 
-    from ..show import html
+    from ..parts.show import html
 
     if not path.is_file():
         shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
         return [Markdown(f"**Not run on a GPU yet**: `{shown}` does not exist, because no GPU has "
                          "been available to this project. On a machine with CUDA, `python -m "
-                         "vgglib.parts.performance.gpu --snapshot` runs the check in about five minutes and writes "
+                         "vgglib.bench gpu --snapshot` runs the check in about five minutes and writes "
                          "it; the tests run the same code on the CPU at toy sizes.")]
     rep = json.loads(path.read_text())
     text = (f"Measured on {rep['device']}, batch {rep['batch']} at {rep['size']} px, {rep['loader_workers']} loader "
@@ -179,8 +181,8 @@ def regeneration_frame(results: ResultSet) -> pd.DataFrame:
 
 
 def regeneration_sentence(frame: pd.DataFrame) -> str:
-    """The regeneration's wall time against issue 12's budgets, in one sentence; it says plainly
-    when a budget is missed and by what factor."""
+    """The regeneration's wall time against its budgets (REPRODUCE_BUDGET_MIN), in one sentence;
+    it says plainly when a budget is missed and by what factor."""
     if frame.empty:
         return "No record of this profile states its wall time."
     wall = dict(zip(frame["record"], frame["wall (min)"]))

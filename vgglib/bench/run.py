@@ -1,4 +1,4 @@
-"""The benchmark driver (issue 7): every performance question in one run, one report.
+"""The benchmark driver: every performance question in one run, one report, in sections:
 
   1. training throughput at the profile, vgglib's step with data against the model-only step
   2. vgglib's A and D against torchvision's vgg11 and vgg16 at 224 (forward and training step)
@@ -11,8 +11,8 @@
 Writes out/bench/bench.json (every figure with its unit) and bench.md, and copies bench.json
 to results/<profile>/bench.json, the snapshot the book's performance page reads.
 
-    python -m vgglib.parts.performance.run --profile quick         # make bench: under 10 minutes on 2 cores
-    python -m vgglib.parts.performance.run --tiny --out /tmp/b     # toy sizes, seconds: the tests' smoke run
+    python -m vgglib.bench all --profile quick         # make bench: under 10 minutes on 2 cores
+    python -m vgglib.bench all --tiny --out /tmp/b     # toy sizes, seconds: the tests' smoke run
 """
 from __future__ import annotations
 
@@ -27,12 +27,13 @@ from pathlib import Path
 import torch
 import torchvision
 
-from ...data import profile_splits
-from ...profiles import get_profile
-from ...results import REPO, RESULTS, git_commit, hardware, utc_now
-from ...stats import compute_stats
+from ..data import profile_splits
+from ..profiles import get_profile
+from ..results import REPO, RESULTS, git_commit, hardware, utc_now
+from ..stats import compute_stats
 from . import data_pipeline, eval_cost, fast_paths, limits, memory, throughput
-from .report import SECTIONS, markdown
+from .report import markdown
+from .timing import SECTIONS
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ TINY = Sizes(throughput_configs=("A",), throughput_steps=1, throughput_repeats=1
              eval_full_subset_grid=1, pipeline_fmnist_batches=2, pipeline_jpegs=4, pipeline_repeats=1,
              rss_steps=2, limit_configs=("A-LRN",), limit_steps=1, limit_repeats=1, limit_full_batch=0,
              peak_side=256, lrn_repeats=1)
-#: GPU training speeds (images/s of net D) whose data-pipeline cores item 5 works out.
+#: GPU training speeds (images/s of net D) whose data-pipeline cores the pipeline section works out.
 GPU_SPEEDS = (1000, 2500, 5000)
 
 
@@ -89,19 +90,20 @@ def run(profile: str, sizes: Sizes, tiny: bool, accuracy: bool, compile_cap_s: f
     s = sizes
     sections: dict[str, dict] = {}
     jobs = {
-        "throughput": lambda: throughput.section_1(p, splits.train, stats, s.throughput_configs,
-                                                   s.throughput_steps, s.throughput_repeats),
-        "torchvision": lambda: fast_paths.section_2(s.tv_pairs, s.tv_batch, s.tv_repeats),
-        "fast_paths": lambda: fast_paths.section_3(p, splits, stats, s.fast_steps, s.fast_repeats,
-                                                  s.accuracy_images if accuracy else 0, compile_cap_s),
-        "eval_cost": lambda: eval_cost.section_4(p, splits.val, full, s.eval_profile_images, s.eval_full_images,
-                                                s.eval_profile_repeats, s.eval_full_repeats, s.eval_full_qs,
-                                                s.eval_full_subset_grid),
-        "pipeline": lambda: data_pipeline.section_5(p, splits.train, stats, full, s.pipeline_fmnist_batches,
-                                               s.pipeline_jpegs, s.pipeline_repeats, gpu_speeds(sections)),
-        "memory": lambda: memory.section_6(p.name, s.rss_steps, s.memory_batches, full.batch),
-        "limits": lambda: limits.section_7(p, s.limit_configs, s.limit_steps, s.limit_repeats, s.limit_full_batch,
-                                           s.limit_full_steps, s.peak_side, s.lrn_repeats),
+        "throughput": lambda: throughput.training_throughput(p, splits.train, stats, s.throughput_configs,
+                                                             s.throughput_steps, s.throughput_repeats),
+        "torchvision": lambda: fast_paths.against_torchvision(s.tv_pairs, s.tv_batch, s.tv_repeats),
+        "fast_paths": lambda: fast_paths.cpu_fast_paths(p, splits, stats, s.fast_steps, s.fast_repeats,
+                                                        s.accuracy_images if accuracy else 0, compile_cap_s),
+        "eval_cost": lambda: eval_cost.evaluation_cost(p, splits.val, full, s.eval_profile_images,
+                                                       s.eval_full_images, s.eval_profile_repeats,
+                                                       s.eval_full_repeats, s.eval_full_qs, s.eval_full_subset_grid),
+        "pipeline": lambda: data_pipeline.pipeline_per_core(p, splits.train, stats, full, s.pipeline_fmnist_batches,
+                                                            s.pipeline_jpegs, s.pipeline_repeats,
+                                                            gpu_speeds(sections)),
+        "memory": lambda: memory.memory_footprint(p.name, s.rss_steps, s.memory_batches, full.batch),
+        "limits": lambda: limits.machine_limits(p, s.limit_configs, s.limit_steps, s.limit_repeats,
+                                                s.limit_full_batch, s.limit_full_steps, s.peak_side, s.lrn_repeats),
     }
     for key in SECTIONS:
         if key in only:
@@ -118,11 +120,12 @@ def run(profile: str, sizes: Sizes, tiny: bool, accuracy: bool, compile_cap_s: f
 
 
 def gpu_speeds(sections: dict[str, dict]) -> dict[str, float]:
-    """Item 5's training speeds to feed: GPU_SPEEDS, and this CPU's item 2 figure when measured."""
+    """The training speeds the pipeline section asks to feed: GPU_SPEEDS, and this CPU's own
+    (vgglib's net at 224 from the torchvision section) when measured."""
     speeds = {f"a GPU training D at {x:,} images/s": float(x) for x in GPU_SPEEDS}
     if "torchvision" in sections:
         row = sections["torchvision"]["tables"][0]["rows"][-1]
-        speeds[f"this CPU training {row['vgglib']} at 224, fp32 (item 2)"] = row["train_vgglib"]
+        speeds[f"this CPU training {row['vgglib']} at 224, fp32 (against torchvision)"] = row["train_vgglib"]
     return speeds
 
 
@@ -154,20 +157,23 @@ def page_report(report: str, profile: str, results_dir: str) -> tuple[dict | Non
     return None, f"No benchmark report at {looked}. Run `make bench` (under 10 minutes on 2 cores) to produce one."
 
 
-def main() -> None:
-    """Parse the command line, run the benchmark, write the report."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="quick", help="profile of items 1, 3 and the profile rows of 4–6")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``all`` subcommand's flags."""
+    parser.add_argument("--profile", default="quick",
+                        help="the profile the sections measure at (their paper-size rows use full-size nets)")
     parser.add_argument("--tiny", action="store_true", help="toy sizes at the smoke profile (seconds; no snapshot)")
-    parser.add_argument("--no-accuracy", action="store_true", help="skip item 3's short training runs")
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile in item 3")
+    parser.add_argument("--no-accuracy", action="store_true", help="skip the fast paths' short training runs")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile among the fast paths")
     parser.add_argument("--compile-cap", type=float, default=120.0, help="seconds torch.compile may warm up")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="run only these sections")
     parser.add_argument("--out", default="out/bench")
     parser.add_argument("--snapshot", default=None,
                         help="where to copy bench.json (default: results/<profile>/bench.json; never with --tiny "
                              "or --only)")
-    args = parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
+    """Run the chosen sections, write the report and print it as Markdown."""
     profile = "smoke" if args.tiny else args.profile
     report = run(profile, TINY if args.tiny else REAL, args.tiny, not args.no_accuracy,
                  None if args.no_compile or args.tiny else args.compile_cap, tuple(args.only))
@@ -176,7 +182,3 @@ def main() -> None:
         RESULTS / profile / "bench.json" if complete and not args.tiny else None)
     write(report, Path(args.out), snapshot)
     print(markdown(report))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,12 @@
-"""Item 2 of issue 14: each configuration's training step against the machine's measured bf16
-matrix-multiply peak, at the profile's size (and D at the paper's 224 pixels), as the profile
-trains (bf16 autocast, channels-last), on one ready batch: the step's arithmetic, not its data."""
+"""Each configuration's training step against the machine's measured bf16 matrix-multiply peak,
+at the profile's size (and D at the paper's 224 pixels), as the profile trains (bf16 autocast,
+channels-last), on one ready batch: the step's arithmetic, not its data."""
 from __future__ import annotations
 
 import torch
 
-from ... import arch, lrn
-from ...profiles import Profile
+from .. import arch, lrn
+from ..profiles import Profile
 from .throughput import step_fn
 from .timing import median, seconds, table
 
@@ -52,7 +52,7 @@ def step_row(config: str, label: str, crop: int, batch: int, steps: int, repeats
 
 def step_table(p: Profile, configs: tuple[str, ...], steps: int, repeats: int, full_batch: int,
                full_steps: int, peaks: dict[str, float]) -> dict:
-    """Item 2's table: each configuration at the profile's size, then D at 224 in bf16 (full
+    """The step table of the limits section: each configuration at the profile's size, then D at 224 in bf16 (full
     width, ``full_batch`` images, ``full_steps`` steps once), against the measured peaks."""
     rows = [step_row(c, f"{p.name}: {p.crop} px, width {p.width}", p.crop, p.batch, steps, repeats,
                      p.bf16, p.channels_last, peaks, width=p.width, fc_width=p.fc_width)

@@ -1,5 +1,6 @@
 """Training-step throughput at a profile: vgglib's whole step (data pipeline included) against
-the same net's model-only step on pre-made tensors.  Writes JSON and Markdown to out/bench/."""
+the same net's model-only step on pre-made tensors.  The report's training throughput section,
+and on its own (``python -m vgglib.bench throughput``) JSON and Markdown in out/bench/."""
 from __future__ import annotations
 
 import argparse
@@ -11,16 +12,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ... import arch
-from ...augment import Augmenter, BatchLoader
-from ...data import profile_splits
-from ...images import ImageSet
-from ...profiles import Profile, get_profile
-from ...results import hardware
-from ...stats import Stats, compute_stats
+from .. import arch
+from ..augment import Augmenter, BatchLoader
+from ..data import profile_splits
+from ..images import ImageSet
+from ..profiles import Profile, get_profile
+from ..results import hardware
+from ..stats import Stats, compute_stats
 from .timing import section, table
 
-#: Item 1's bar: vgglib's step with its data pipeline keeps at least this share of the model-only speed.
+#: The bar: vgglib's step with its data pipeline keeps at least this share of the model-only speed.
 BAR = 0.9
 
 
@@ -72,9 +73,9 @@ def measure_with(config: str, p: Profile, train: ImageSet, stats: Stats, steps: 
             "meets_bar": wd / mo >= BAR, "repeats": repeats, "steps_per_repeat": steps}
 
 
-def section_1(p: Profile, train: ImageSet, stats: Stats, configs: tuple[str, ...], steps: int,
-              repeats: int) -> dict:
-    """Item 1 of the report: ``measure_with`` for each configuration, as a report section."""
+def training_throughput(p: Profile, train: ImageSet, stats: Stats, configs: tuple[str, ...], steps: int,
+                        repeats: int) -> dict:
+    """The report's training throughput section: ``measure_with`` for each configuration."""
     started = time.perf_counter()
     rows = [measure_with(c, p, train, stats, steps, repeats) for c in configs]
     units = {"batch": "images", "model_only_img_s": "images/s", "vgglib_step_img_s": "images/s",
@@ -82,19 +83,22 @@ def section_1(p: Profile, train: ImageSet, stats: Stats, configs: tuple[str, ...
     notes = [f"bf16 autocast {p.bf16}, channels-last {p.channels_last}, as the {p.name} profile trains; "
              f"the model-only step reuses one pre-made batch, vgglib's step draws every batch through "
              f"BatchLoader and Augmenter (jittered S in [{p.scale(256)}, {p.scale(512)}])."]
-    return section(1, "Training throughput: vgglib's step with data against the model-only step",
+    return section("throughput", "Training throughput: vgglib's step with data against the model-only step",
                    {"profile": p.name, "configs": list(configs)},
                    [table(f"Median of {repeats} repeats of {steps} steps", units, rows)], notes, started)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``throughput`` subcommand's flags."""
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--configs", nargs="+", default=["A", "D", "E"])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="out/bench")
-    args = parser.parse_args()
+
+
+def main(args: argparse.Namespace) -> None:
+    """Measure each configuration and write throughput.json and throughput.md into ``--out``."""
     rows = [measure(c, args.profile, args.steps, args.repeats) for c in args.configs]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +113,3 @@ def main() -> None:
               f"{'yes' if r['meets_bar'] else 'NO'} |" for r in rows]
     (out / "throughput.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-
-
-if __name__ == "__main__":
-    main()

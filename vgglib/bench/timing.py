@@ -1,5 +1,6 @@
 """Shared pieces of the benchmark sections: timing, thread settings and the report's shape
-(a section holds tables; a table holds rows and the unit of every numeric column)."""
+(the report holds sections in a fixed order; a section holds tables; a table holds rows and the
+unit of every numeric column)."""
 from __future__ import annotations
 
 import statistics
@@ -8,6 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
+
+#: The report's sections, in order, by their key in bench.json (the keys the book's page reads).
+SECTIONS = ("throughput", "torchvision", "fast_paths", "eval_cost", "pipeline", "memory", "limits")
 
 
 def seconds(fn: Callable[[], object]) -> float:
@@ -39,8 +43,10 @@ def table(caption: str, units: dict[str, str], rows: list[dict]) -> dict:
     return {"caption": caption, "units": units, "rows": rows}
 
 
-def section(item: int, title: str, settings: dict, tables: list[dict], notes: list[str],
+def section(key: str, title: str, settings: dict, tables: list[dict], notes: list[str],
             started: float) -> dict:
-    """One numbered section of the report, with its settings, notes and wall time."""
-    return {"item": item, "title": f"{item}. {title}", "settings": settings, "tables": tables,
-            "notes": notes, "elapsed_s": round(time.perf_counter() - started, 1)}
+    """The report's section ``key`` (one of SECTIONS), with its settings, notes and wall time; its
+    title is numbered by the section's place in the report, so bench.md reads in order."""
+    number = SECTIONS.index(key) + 1
+    return {"title": f"{number}. {title}", "settings": settings, "tables": tables, "notes": notes,
+            "elapsed_s": round(time.perf_counter() - started, 1)}
