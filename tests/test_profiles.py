@@ -34,5 +34,5 @@ def test_every_departure_of_every_profile_is_explained():
             "image size", "pool5 at a 32-px crop"} <= set(quick["what"])
     assert (quick[["why", "measured"]] != "").all().all()
     full = departures.frame("full")
-    assert set(full["what"]) == {"init scale", "colour shift"}      # full keeps every setting of the paper
+    assert set(full["what"]) == {"init scale", "colour shift", "when training stops"}   # full keeps every setting
     assert "test images used" in set(departures.frame("smoke")["what"])

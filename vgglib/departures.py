@@ -84,6 +84,17 @@ READINGS = (
               "eigvec · (α · √λ), λ read as the component's variance on the 0–255 scale",
               "Krizhevsky's text leaves λ's scale implicit; √λ is the component's standard deviation",
               "not measured separately"),
+    Departure("colour shift on grey images", "the PCA colour shift of RGB photos",
+              "Fashion-MNIST's grey items copied to three equal channels: the shift's one non-zero component "
+              "adds the same amount to every channel",
+              "equal channels have an RGB covariance of rank one, so the colour shift becomes a brightness "
+              "shift: it varies the intensity, never the hue", "not measured separately"),
+    Departure("when training stops", "the rate decreased 3 times, training stopped after 370K iterations "
+              "(74 epochs)", "after the third decrease, training stops at the next plateau of validation "
+              "accuracy (patience epochs without a gain); the epoch cap (74 at full) is only a guard",
+              "the paper gives the iteration count it stopped at, not its rule; stopping on the fourth plateau "
+              "ends every net by the same rule at any scale, and each run records which ended it",
+              "each record's provenance: epochs and what stopped every net"),
     Departure("image size", "ILSVRC photos of ~400×350 px and more", "28×28 Fashion-MNIST items up-sampled to every S",
               "Fashion-MNIST has no larger originals, so a larger S adds no detail: scale jittering has less "
               "to learn than on ImageNet", "Table 4's page: the jittering claims are marked weak"),
@@ -128,5 +139,6 @@ def setting_departures(profile: str) -> pd.DataFrame:
 def frame(profile: str) -> pd.DataFrame:
     """Every departure of a profile: its settings, then the readings and analogues (at ``full``
     only the readings that apply at full size)."""
-    readings = READINGS if profile != "full" else tuple(d for d in READINGS if d.what in ("init scale", "colour shift"))
+    at_full = ("init scale", "colour shift", "when training stops")
+    readings = READINGS if profile != "full" else tuple(d for d in READINGS if d.what in at_full)
     return pd.concat([setting_departures(profile), pd.DataFrame([asdict(d) for d in readings])], ignore_index=True)
