@@ -182,22 +182,25 @@ def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_p
     assert "**1.1× over it**" in sentence
 
 
-def test_precision_sentence_weighs_bf16_against_fp32_with_d256s_seed_spread():
-    """The Departures page's bf16 measurement: the gap between the two D/256 runs, judged against
-    D/256's multi-scale spread over seeds in Table 4's record; without the report, the command."""
+def test_precision_sentence_weighs_bf16_against_fp32_as_two_different_nets():
+    """The Departures page's bf16 measurement: the gap between the two D/256 runs, judged with the
+    noise of two different nets (Table 4's pooled multi-scale seed variance and the unpaired
+    bound on its test images); without the report, the command."""
+    from vgglib import noise
     from vgglib.bench import report
 
     def acc(bf16: float, fp32: float) -> dict:
         row = {"epochs": 20, "train_s": 600}
         return {"row": "D/256", "commit": "abc1234", "rows": {"bf16 + channels-last": {**row, "top1": bf16},
                                                               "fp32 eager": {**row, "top1": fp32}}}
-    table4 = {"noise": {"D/256": {"seeds": {"0": {"multi": 8.4, "single": 9.0},
-                                            "1": {"multi": 8.6, "single": 8.0}}}}}
+    table4 = {"noise": {"D/256": {"seeds": {"0": {"multi": 8.4, "single": 9.0}, "1": {"multi": 8.6, "single": 8.0}}}},
+              "provenance": {"test_images": 10_000}}
+    width, _ = noise.between(table4, "bf16", "fp32", 8.5, 8.4, measure="multi")
     inside = report.precision_sentence(acc(8.5, 8.4), table4)
     assert "8.50%" in inside and "8.40%" in inside and "bf16 is 0.10 points worse, inside" in inside
-    assert "of 0.20 points" in inside                     # the multi-scale spread, not the single-scale 1.0
-    outside = report.precision_sentence(acc(8.1, 8.4), table4)
-    assert "bf16 is 0.30 points better, outside" in outside and "not a verdict" in outside
+    assert f"± {width:.2f} points" in inside and width > 0.1
+    outside = report.precision_sentence(acc(8.1, 9.4), table4)
+    assert "bf16 is 1.30 points better, outside" in outside and "a single comparison" in outside
     assert "make bench-accuracy" in report.precision_sentence(None, table4)
 
 

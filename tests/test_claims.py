@@ -13,6 +13,7 @@ from vgglib.parts.architecture import run as arch_run
 from vgglib.parts.classification import measurements as cls_measure
 from vgglib.parts.classification import paper_claims as cls_claims
 from vgglib.parts.classification import report as cls_report
+from vgglib.parts.classification import rows as cls_rows
 from vgglib.parts.localisation.report import PAPER_CLAIMS
 from vgglib.parts.transfer.report import CLAIMS11, _paper_pair
 from vgglib.profiles import get_profile
@@ -21,15 +22,21 @@ from vgglib.results import ResultSet, provenance_line
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("direction,a,b,noise,expected", [
-    ("better", 10.0, 12.0, 0.0, "holds"), ("better", 12.0, 10.0, 0.0, "does not hold"),
-    ("better", 10.0, 10.3, 0.5, "inconclusive"), ("better", 10.0, 10.0, 0.0, "inconclusive"),
-    ("no worse", 10.0, 10.0, 0.0, "holds"), ("no worse", 10.4, 10.0, 0.5, "inconclusive"),
-    ("no worse", 11.0, 10.0, 0.5, "does not hold"), ("equal", 10.3, 10.0, 0.0, "does not hold"),
-    ("equal", 10.3, 10.0, 0.5, "holds"), ("equal", 11.0, 10.0, 0.5, "does not hold"),
+@pytest.mark.parametrize("direction,a,b,noise,margin,expected", [
+    ("better", 10.0, 12.0, 0.0, 0.0, "holds"), ("better", 12.0, 10.0, 0.0, 0.0, "does not hold"),
+    ("better", 10.0, 10.3, 0.5, 0.0, "inconclusive"), ("better", 10.0, 10.0, 0.0, 0.0, "inconclusive"),
+    ("better", 10.0, 10.36, 0.36, 0.0, "inconclusive"),     # the interval touches zero: no float rounding decides
+    ("better", 10.0, 10.37, 0.36, 0.0, "holds"),
+    ("no worse", 10.0, 10.0, 0.0, 0.0, "holds"), ("no worse", 10.4, 10.0, 0.5, 0.0, "inconclusive"),
+    ("no worse", 10.4, 10.0, 0.1, 0.5, "holds"), ("no worse", 11.0, 10.0, 0.3, 0.5, "does not hold"),
+    ("equal", 10.3, 10.0, 0.0, 0.0, "does not hold"), ("equal", 10.3, 10.0, 0.5, 0.0, "inconclusive"),
+    ("equal", 10.3, 10.0, 0.5, 1.0, "holds"), ("equal", 10.0, 10.0, 2.0, 1.0, "inconclusive"),
+    ("equal", 11.0, 10.0, 0.3, 0.5, "does not hold"),
 ])
-def test_three_way_verdict_on_errors(direction, a, b, noise, expected):
-    assert claims.verdict(direction, a, b, noise) == expected
+def test_verdicts_read_the_interval_of_the_gap(direction, a, b, noise, margin, expected):
+    """Better: the interval above or below zero; no worse and equal: against ±margin, so that
+    a large noise never makes two numbers equal."""
+    assert claims.verdict(direction, a, b, noise, margin=margin) == expected
 
 
 def test_verdict_on_scores_margin_and_bad_direction():
@@ -39,6 +46,17 @@ def test_verdict_on_scores_margin_and_bad_direction():
     assert claims.verdict("equal", 10.7, 10.0, 0.3, margin=0.5) == "inconclusive"
     with pytest.raises(ValueError, match="better, no worse, equal"):
         claims.verdict("worse", 1.0, 2.0)
+
+
+def test_the_equivalence_margin_is_the_smallest_effect_the_paper_calls_real():
+    effects = claims.paper_effects()
+    assert claims.EQUIVALENCE == pytest.approx(0.5 / 28.2) == min(effects.values())
+    assert effects["C over B (S = 256)"] == pytest.approx((28.2 - 27.7) / 28.2)
+    claim = claims.Claim("x/y", "x", "§4.2", "E ≈ D", "equal", (8.6, 8.5), (26.9, 26.6), 0.0, "exact",
+                         margin=claims.EQUIVALENCE, relative=True)
+    assert claim.margin_for(8.5) == 0.15 and claim.margin_for(26.6) == 0.47
+    assert claim.verdict == "holds" and claim.paper_verdict == "holds"
+    assert claim.record()["margin"] == 0.15
 
 
 def row(top1: float, qs=(256,)) -> dict:
@@ -51,23 +69,33 @@ def paper_as_ours() -> dict[str, dict]:
     p3, p4 = paper.TABLE3, paper.TABLE4
     t5 = {r: {"dense": row(m["dense"][0]), "multi-crop": row(m["multi-crop"][0]),
               "dense+multi-crop": row(m["multi-crop & dense"][0]),
-              "paired": {"multi-crop vs dense": 0.0, "combined vs best": 0.0}} for r, m in paper.TABLE5.items()}
+              "paired_se": {"multi-crop vs dense": 0.0, "combined vs best": 0.0}} for r, m in paper.TABLE5.items()}
+    pairs3 = {f"{a} vs {b}": {"single": 0.0, "centre": 0.0} for a, b in (*cls_rows.TABLE3_PAIRS, cls_rows.SHALLOW_PAIR)}
+    pairs4 = {f"{a} vs {b}": {"multi": 0.0} for a, b in cls_rows.table4_pairs()}
+
+    def fusion(name: str, top1: float) -> dict:
+        method = name.rsplit(", ", 1)[1]
+        nets = paper.SUBMISSION_NETS if name.startswith("ILSVRC") else cls_rows.JITTERED
+        best = min(p4[r][0] if method == "dense" else paper.TABLE5[r][method][0] for r in nets)
+        return {**row(top1), "best_single": {"net": "x", "top1": best}, "paired_se": 0.0}
     prov = {"profile": "quick", "dataset": "paper"}
-    loc = {name: {"a": a, "b": b, "noise": 0.0} for name, (a, b) in PAPER_CLAIMS.items()}
+    loc = {name: {"a": a, "b": b, "noise": 0.0, "noise_kind": "none"} for name, (a, b) in PAPER_CLAIMS.items()}
     t11 = {}
     for kind, column in (("voc", "VOC-2007"), ("caltech", "Caltech-101")):
-        cl = {s: {"a": _paper_pair(pair, column)[0], "b": _paper_pair(pair, column)[1], "noise": 0.0}
+        cl = {s: {"a": _paper_pair(pair, column)[0], "b": _paper_pair(pair, column)[1], "noise": 0.0,
+                  "noise_kind": "none"}
               for s, (_, pair) in CLAIMS11.items() if pair is not None}
-        t11[kind] = {"kind": kind, "label": kind, "column": column, "claims": cl}
+        t11[kind] = {"kind": kind, "label": kind, "column": column, "claims": cl,
+                     "rows": {"D": {"stack": {"splits": [0.0, 0.0, 0.0]}, "average": {"splits": [0.0, 0.0, 0.0]}}}}
     image, box = paper.TABLE12["VGG D&E, image only"], paper.TABLE12["VGG D&E, image and bounding box"]
     return {
         "table2": arch_run.table2(get_profile("quick")),
-        "table3": {"rows": {r: row(v[0]) for r, v in p3.items()}, "noise": noise,
+        "table3": {"rows": {r: row(v[0]) for r, v in p3.items()}, "noise": noise, "pairs": pairs3,
                    "shallow": {"B/256": row(30.0), "B-5x5/256": row(30.0 + paper.SHALLOW_TOP1_GAP)}},
-        "table4": {"rows": {r: {"multi": row(v[0], (224, 256, 288)), "single": row(p3[r][0]), "paired": 0.0}
-                            for r, v in p4.items()}, "noise": noise},
+        "table4": {"rows": {r: {"multi": row(v[0], (224, 256, 288)), "single": row(p3[r][0]), "paired_se": 0.0}
+                            for r, v in p4.items()}, "noise": noise, "pairs": pairs4},
         "table5": {"rows": t5, "noise": noise, "provenance": prov},
-        "table6": {"rows": {n: {**row(v[0]), "paired": 0.0} for n, v in paper.TABLE6.items()}, "noise": noise,
+        "table6": {"rows": {n: fusion(n, v[0]) for n, v in paper.TABLE6.items()}, "noise": noise,
                    "provenance": prov,
                    "singles": {r: row(p4[r][0]) for r in (*paper.SUBMISSION_NETS, "E/256-512")}},
         "table7": {"provenance": prov},
@@ -76,7 +104,7 @@ def paper_as_ours() -> dict[str, dict]:
                    "rows": {n: {"top5": v[0]} for n, v in paper.TABLE9.items()}},
         "table10": {"provenance": prov},
         "table11": {"targets": t11},
-        "table12": {"claims": {"adding the box helps": {"a": box, "b": image, "noise": 0.0}}},
+        "table12": {"claims": {"adding the box helps": {"a": box, "b": image, "noise": 0.0, "noise_kind": "none"}}},
     }
 
 
@@ -92,18 +120,20 @@ def test_the_papers_own_numbers_make_every_claim_hold():
 
 
 def test_stored_evidence_round_trips_and_reads_the_shape_records_store_today():
-    """Drivers store a claim's evidence with ``to_record``; a report reads it back with
-    ``from_record``, also from records that store only a, b and noise (and transfer's
-    ``strict``), which take the noise kind their driver measures."""
-    evidence = claims.Evidence(52.9, 56.6, 1.38, noise_model.PAIRED)
+    """Drivers store a claim's evidence (the half width of its 95 % interval and its kind) with
+    ``to_record``; a report reads it back with ``from_record``, also from records made before the
+    noise model, which store two standard errors: read with the t quantile of their kind."""
+    evidence = claims.Evidence(52.9, 56.6, 1.38, "paired per image, 95% interval")
     assert claims.Evidence.from_record(json.loads(json.dumps(evidence.to_record())), "unused") == evidence
     today = {"a": 84.2, "b": 79.8, "noise": 2.41, "strict": True}
-    assert claims.Evidence.from_record(today, "paired over splits, 2 s.e.") == \
-        claims.Evidence(84.2, 79.8, 2.41, "paired over splits, 2 s.e.")
+    assert claims.Evidence.from_record(today, "paired over splits", dof=2) == \
+        claims.Evidence(84.2, 79.8, round(2.41 / 2 * 4.3027, 2), "paired over splits, 95% interval")
+    assert claims.Evidence.from_record({"a": 1.0, "b": 2.0, "noise": 1.0}, "paired per image").noise == 0.98
 
 
 def test_the_drivers_store_one_evidence_shape():
-    """Localisation's per-image hits and transfer's scores go into the same stored shape."""
+    """Localisation's per-image hits and transfer's scores go into the same stored shape: the
+    half width of the gap's 95 % interval (t at the splits' degrees of freedom for Caltech)."""
     import torch
 
     from vgglib.parts.localisation import run as loc_run
@@ -112,39 +142,39 @@ def test_the_drivers_store_one_evidence_shape():
     hit_a = torch.tensor([True] * 9 + [False])
     hit_b = torch.tensor([True] * 7 + [False] * 3)
     stored = loc_run._evidence(hit_a, hit_b)
-    assert claims.Evidence.from_record(stored, "unused") == claims.Evidence(10.0, 30.0, 26.67, noise_model.PAIRED)
-    stored = transfer_run._evidence(84.2, 79.8, 2.41, "caltech")
-    assert claims.Evidence.from_record(stored, "unused") == claims.Evidence(84.2, 79.8, 2.41,
-                                                                             "paired over splits, 2 s.e.")
+    width = round(1.96 * noise_model.paired_se(hit_a, hit_b), 2)
+    assert claims.Evidence.from_record(stored, "unused") == \
+        claims.Evidence(10.0, 30.0, width, "paired per image, 95% interval")
+    stored = transfer_run._evidence(84.2, 79.8, 1.2, "caltech", dof=2)
+    assert claims.Evidence.from_record(stored, "unused") == \
+        claims.Evidence(84.2, 79.8, round(1.2 * 4.3027, 2), "paired over splits, 95% interval, t at 2 dof")
 
 
 def test_every_part_judges_its_claims_on_the_stored_evidence():
-    """The committed records' stored evidence gives each claim the verdict and noise kind of
-    the numbers as stored, and every claim, rebuilt from its own evidence, is itself."""
+    """The committed records' stored evidence (two standard errors, made before the noise model)
+    gives each claim the 95 % interval of its kind, and every claim, rebuilt from its own
+    evidence, is itself."""
     committed = ResultSet(ROOT / "results" / "quick")
     found = {c.id: c for c in all_claims(committed)}
     for table in ("table8", "table9"):
         for name, stored in committed[table]["claims"].items():
             c = found[f"{table}/{name}"]
-            assert c.evidence == claims.Evidence(stored["a"], stored["b"], stored["noise"], "paired per image, 2 s.e.")
-            assert c.verdict == claims.verdict("better", stored["a"], stored["b"], stored["noise"])
-    fused = committed["table9"]["claims"]["fusing two nets beats the better one"]
-    assert found["table10/fusion-best"].noise == fused["noise"]
-    kinds = {"voc": "paired bootstrap, 2 s.e.", "caltech": "paired over splits, 2 s.e."}
+            assert c.evidence == claims.Evidence(stored["a"], stored["b"], round(stored["noise"] / 2 * 1.96, 2),
+                                                 "paired per image, 95% interval")
+    fused = found["table9/fusing two nets beats the better one"]
+    assert found["table10/fusion-best"].noise == fused.noise
     for name, t in committed["table11"]["targets"].items():
+        t_q = 4.3027 if t["kind"] == "caltech" else 1.96          # Caltech: 3 splits
         for statement, stored in t["claims"].items():
             c = found[f"table11/{name}/{statement}"]
-            assert c.evidence == claims.Evidence(stored["a"], stored["b"], stored["noise"], kinds[t["kind"]])
-            assert c.verdict == claims.verdict(CLAIMS11[statement][0], stored["a"], stored["b"], stored["noise"],
+            assert c.noise == pytest.approx(stored["noise"] / 2 * t_q, abs=0.006)
+            assert c.verdict == claims.verdict(CLAIMS11[statement][0], stored["a"], stored["b"], c.noise,
                                                higher_is_better=True)
-    box = committed["table12"]["claims"]["adding the box helps"]
-    assert found["table12/box"].verdict == claims.verdict("better", box["a"], box["b"], box["noise"],
-                                                          higher_is_better=True)
     for c in found.values():
         again = claims.Claim.from_evidence(c.id, c.section, c.statement, c.direction,
                                            claims.Evidence.from_record(c.evidence.to_record(), ""), c.paper,
                                            unit=c.unit, higher_is_better=c.higher_is_better, margin=c.margin,
-                                           weak=c.weak)
+                                           relative=c.relative, weak=c.weak)
         assert again == c, c.id
     assert {c.table for c in found.values()} >= {"table3", "table4", "table5", "table6", "table7", "jitter-canvases",
                                                   "table8", "table9", "table10", "table11", "table12", "training"}
@@ -175,8 +205,8 @@ def test_every_page_tip_names_the_command_and_the_records_it_reads():
 def test_reversed_numbers_make_the_directional_claims_fail():
     rows = {r: row(v[0]) for r, v in paper.TABLE4.items()}
     spread = {"seeds": {"0": {"single": 1.0, "multi": 1.0}, "1": {"single": 1.5, "multi": 1.5}}}
-    result = {"rows": {r: {"multi": row(v["top1"] + 2), "single": v, "paired": 0.5} for r, v in rows.items()},
-              "noise": {"D/256": spread, "D/256-512": spread}}
+    result = {"rows": {r: {"multi": row(v["top1"] + 2), "single": v, "paired_se": 0.25} for r, v in rows.items()},
+              "noise": {"D/256": spread, "D/256-512": spread}, "provenance": {"test_images": 10_000}}
     frame = cls_report.table4_frame(result)
     assert set(frame["multi-scale beats single?"]) == {"does not hold"}     # 2 points worse, noise 0.5
     assert frame["top-1 paper"].tolist() == [v[0] for v in paper.TABLE4.values()]
@@ -235,19 +265,26 @@ def test_init_scales_keep_the_gain():
 
 
 def test_each_claim_uses_the_noise_that_fits_it():
-    """Different nets: the seed spread of the matching noise row (D/256 for nets trained at 256,
-    D/[256;512] for fine-tuned ones); the same nets on the same images: the paired noise."""
-    noise = {"D/256": {"seeds": {s: {"single": 9.0 + s / 10, "multi": 8.0} for s in range(3)}},
+    """The same nets on the same images: their paired standard error alone.  Different nets: the
+    paired standard error the record stores for the pair (or, where it stores none, the unpaired
+    bound on its test images) with the seed variance pooled over every seeded row, tested as
+    the claim's nets are (here multi-scale: 0.25 points², 4 dof)."""
+    noise = {"D/256": {"seeds": {s: {"single": 9.0 + s / 10, "multi": 8.0 + s / 2} for s in range(3)}},
              "D/256-512": {"seeds": {s: {"single": 9.0 + s, "multi": 8.0 + s / 2} for s in range(3)}}}
     rows = {r: {"multi": row(v[0], (224, 256, 288)), "single": row(paper.TABLE3[r][0]), "paired": 0.3}
             for r, v in paper.TABLE4.items()}
-    found = {c.id: c for c in cls_claims.table4_claims({"rows": rows, "noise": noise})}
-    assert (found["table4/multi-scale/D/256"].noise, found["table4/multi-scale/D/256"].noise_kind) == \
-        (0.3, "paired per image, 2 s.e.")
-    assert found["table4/depth/D-C/256"].noise == 0.0                     # multi-scale spread of D/256
-    fine_tuned = found["table4/depth/D-C/384"]
-    assert fine_tuned.noise == 1.0 and "D/256-512, 3 seeds" in fine_tuned.noise_kind
-    assert noise_model.seed_noise({"noise": noise}, "B/256", "A/256") == (0.2, "seed spread (D/256, 3 seeds)")
+    record = {"rows": rows, "noise": noise, "pairs": {"D/256 vs C/256": {"multi": 0.2}},
+              "provenance": {"test_images": 10_000}}
+    found = {c.id: c for c in cls_claims.table4_claims(record)}
+    same = found["table4/multi-scale/D/256"]
+    assert (same.noise, same.noise_kind) == (round(1.96 * 0.15, 2), "paired per image, 95% interval")
+    paired = noise_model.between_nets(0.2, 0.25, 4)
+    assert found["table4/depth/D-C/256"].noise == round(paired.half_width, 2)
+    assert found["table4/depth/D-C/256"].noise_kind.startswith("paired per image + seed variance (4 dof)")
+    a, b = paper.TABLE4["D/384"][0], paper.TABLE4["C/384"][0]
+    unpaired = noise_model.between_nets(noise_model.unpaired_se(a, b, 10_000), 0.25, 4)
+    assert found["table4/depth/D-C/384"].noise == round(unpaired.half_width, 2)
+    assert "unpaired bound" in found["table4/depth/D-C/384"].noise_kind
 
 
 def test_a_page_whose_records_are_missing_becomes_a_stub_naming_the_command(tmp_path):
@@ -424,12 +461,12 @@ def test_the_off_scale_measurement_compares_each_added_view_with_the_single_scal
                    "paired": 0.1, "per_q": {str(low): 12.0, str(mid): 8.0, str(high): 10.5}}
     rows["B/256"]["multi"]["top1"], rows["B/256"]["single"]["top1"] = 8.5, 8.0
     noise = {k: {"seeds": {s: {"single": 8.0, "multi": 8.0} for s in range(3)}} for k in ("D/256", "D/256-512")}
-    frame = cls_measure.off_scale_frame({"rows": rows, "noise": noise})
+    frame = cls_measure.off_scale_frame({"rows": rows, "noise": noise, "provenance": {"test_images": 10_000}})
     b = frame.set_index("config").loc["B"]
     assert (b["top-1 at lowest Q"], b["top-1 at single Q"], b["top-1 at highest Q"]) == (12.0, 8.0, 10.5)
     assert b["better added view − single Q"] == 2.5 and b["multi − single"] == 0.5
     assert b["multi-scale beats single?"] == "does not hold"
-    sentence = cls_measure.off_scale_sentence({"rows": rows, "noise": noise})
+    sentence = cls_measure.off_scale_sentence({"rows": rows, "noise": noise, "provenance": {"test_images": 10_000}})
     assert "trained at S = 256, the better of the two views added errs +2.50 to +2.50 points" in sentence
     assert "The claim fails for B/256." in sentence
 

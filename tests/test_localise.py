@@ -8,10 +8,10 @@ import torch
 from vgglib import arch, paper
 from vgglib import box_data as ld
 from vgglib import boxes as loc
-from vgglib import evaluate as ev
 from vgglib.augment import Augmenter, Normalise
 from vgglib.data import Splits, synthetic
 from vgglib.images import TensorImages
+from vgglib.noise import paired_se
 from vgglib.parts.localisation import report
 from vgglib.parts.localisation import rows as loc_rows
 from vgglib.parts.localisation import run as loc_run
@@ -94,7 +94,7 @@ def test_hits_need_the_right_class_and_overlap():
     assert loc.hits(boxes, torch.tensor([[0, 1], [2, 0]]), data).tolist() == [True, False]
     assert loc.hits(boxes, torch.tensor([[1, 0], [0, 2]]), data).tolist() == [True, True]   # any GT box
     assert loc.error(torch.tensor([True, False, False, True])) == 50.0
-    assert ev.paired_noise(torch.tensor([True, False] * 5), torch.tensor([True, False] * 5)) == 0.0
+    assert paired_se(torch.tensor([True, False] * 5), torch.tensor([True, False] * 5)) == 0.0
 
 
 # --------------------------------------------------------------------------- the net and its training
@@ -283,8 +283,8 @@ def test_frames_put_the_papers_numbers_beside_ours_and_judge_by_the_numbers():
     assert t10["top-5 val error (%)"][0] == 47.0 and len(t10) == 1 + len(paper.TABLE10)
 
 
-def test_paired_noise_is_two_standard_errors_of_the_difference():
+def test_the_paired_standard_error_is_that_of_the_per_image_difference():
     a = torch.tensor([True] * 6 + [False] * 4)
     b = torch.tensor([True] * 4 + [False] * 6)
     d = torch.tensor([0.0] * 4 + [-1.0] * 2 + [0.0] * 4)              # b − a per image
-    assert ev.paired_noise(a, b) == pytest.approx(200 * d.std().item() / 10 ** 0.5)
+    assert paired_se(a, b) == pytest.approx(100 * d.std().item() / 10 ** 0.5)

@@ -281,11 +281,12 @@ def test_voc_action_reads_people_and_their_boxes(tmp_path):
 
 def test_report_verdicts_follow_the_numbers():
     summary = {"average": {"mAP": 60.0}, "stack": {"mAP": 61.0}}
-    caltech = {"average": {"mean": 80.0, "std": 1.0}, "stack": {"mean": 82.0, "std": 0.5}}
+    caltech = {"average": {"mean": 80.0, "std": 1.0, "splits": [79.0, 80.0, 81.0]},
+               "stack": {"mean": 82.0, "std": 0.5, "splits": [81.5, 82.0, 82.5]}}
     result = {"targets": {
         "v": {"kind": "voc", "label": "VOC-style", "column": "VOC-2007", "aggregation": "average",
               "rows": {n: summary for n in ("D", "E", "D&E")},
-              "claims": {"E ≥ D": {"a": 60.0, "b": 60.0, "noise": 0.1, "strict": False}}},
+              "claims": {"E ≥ D": {"a": 60.5, "b": 60.0, "noise": 0.1, "strict": False}}},
         "c": {"kind": "caltech", "label": "Caltech-style", "column": "Caltech-101", "aggregation": "stack",
               "rows": {n: caltech for n in ("D", "E", "D&E")},
               "claims": {"stacking beats averaging (D&E)": {"a": 82.0, "b": 80.0, "noise": 3.0, "strict": True}}}}}
@@ -294,5 +295,5 @@ def test_report_verdicts_follow_the_numbers():
     assert t11["Caltech-style (ours)"].tolist() == ["82.0 ± 0.5"] * 3
     found = {c.statement.split(" — ")[0]: c for c in report.table11_claims(result)}
     assert found["E ≥ D"].verdict == "holds" and found["E ≥ D"].paper == (89.3, 89.3)
-    assert found["stacking beats averaging (D&E)"].verdict == "inconclusive"       # gap 2 < noise 3
+    assert found["stacking beats averaging (D&E)"].verdict == "inconclusive"       # gap 2 < 4.30 × 1.5
     assert found["stacking beats averaging (D&E)"].paper is None

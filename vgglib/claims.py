@@ -6,15 +6,20 @@ reproduction states its claims this way, so the Claims page can list them all an
 check that each is encoded as the paper states it: fed the paper's numbers with zero noise,
 every claim must hold.
 
-Directions (``gap`` is how much better ``a`` is than ``b``: ``b − a`` for errors, ``a − b``
-for scores such as mean AP):
+Every verdict is a test on the interval gap ± noise, where ``gap`` is how much better ``a`` is
+than ``b`` (``b − a`` for errors, ``a − b`` for scores such as mean AP) and ``noise`` the half
+width of its 95 % interval (:mod:`vgglib.noise`), both taken at the two decimals they are shown
+with, so that no verdict turns on float rounding:
 
-- ``better``: *holds* when gap > noise, *does not hold* when gap < −noise, else *inconclusive*.
-- ``no worse``: *holds* when gap ≥ 0, *does not hold* when gap < −noise, else *inconclusive*
-  (``a`` is worse, but by less than the noise).
-- ``equal``: *holds* when |gap| ≤ max(margin, noise), *does not hold* when
-  |gap| > margin + noise, else *inconclusive*; ``margin`` is the claim's own tolerance, in the
-  units of its numbers (the paper's "saturates" allows the 0.3 points by which E trails D).
+- ``better``: *holds* when the interval lies above zero, *does not hold* when it lies below,
+  else *inconclusive*.
+- ``no worse``: *holds* when the interval lies at or above −margin (``a`` is worse by less than
+  the margin, if at all), *does not hold* when it lies below −margin, else *inconclusive*.
+- ``equal``: an equivalence test: *holds* only when the whole interval lies within ±margin,
+  *does not hold* when it lies wholly outside, else *inconclusive* — so a large noise never
+  makes equality hold.  The margin of the paper's experimental claims is relative
+  (:data:`EQUIVALENCE` of the error compared with): the smallest effect the paper itself
+  reports as real, so the paper's own pair is judged at its error level and ours at ours.
 
 What a claim is judged on — ``a``, ``b`` and the noise between them, named — is one
 :class:`Evidence`, whichever part measured it: a driver that can only measure it while it runs
@@ -24,9 +29,13 @@ it from a record's numbers, and every report makes its claims with :meth:`Claim.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import pandas as pd
+
+from . import paper
+from .noise import LEVEL, t_quantile
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 VERDICTS = (HOLDS, INCONCLUSIVE, FAILS)
@@ -35,15 +44,37 @@ DIRECTIONS = ("better", "no worse", "equal")
 
 def verdict(direction: str, a: float, b: float, noise: float = 0.0, higher_is_better: bool = False,
             margin: float = 0.0) -> str:
-    """Holds, does not hold or inconclusive: does ``a`` stand to ``b`` as ``direction`` says?"""
+    """Holds, does not hold or inconclusive: does ``a`` stand to ``b`` as ``direction`` says,
+    given the half width ``noise`` of the gap's interval and the claim's ``margin``?"""
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown claim direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
     gap = a - b if higher_is_better else b - a
+    low, high = round(gap - noise, 2), round(gap + noise, 2)
     if direction == "better":
-        return HOLDS if gap > noise else FAILS if gap < -noise else INCONCLUSIVE
+        return HOLDS if low > 0 else FAILS if high < 0 else INCONCLUSIVE
     if direction == "no worse":
-        return HOLDS if gap >= 0 else FAILS if gap < -noise else INCONCLUSIVE
-    return HOLDS if abs(gap) <= max(margin, noise) else FAILS if abs(gap) > margin + noise else INCONCLUSIVE
+        return HOLDS if low >= -margin else FAILS if high < -margin else INCONCLUSIVE
+    return HOLDS if -margin <= low and high <= margin else FAILS if low > margin or high < -margin else INCONCLUSIVE
+
+
+def paper_effects() -> dict[str, float]:
+    """The relative effects the paper reports as real improvements from depth in Table 4 (the
+    gain of each deeper configuration over the next shallower one at the same S, as a share of
+    the shallower one's error): what a claim of equality must be judged against."""
+    out = {}
+    for scale in ("256", "384", "256-512"):
+        have = [c for c in "BCD" if f"{c}/{scale}" in paper.TABLE4]
+        for shallow, deep in zip(have, have[1:]):
+            b, a = paper.TABLE4[f"{shallow}/{scale}"][0], paper.TABLE4[f"{deep}/{scale}"][0]
+            out[f"{deep} over {shallow} (S = {scale})"] = (b - a) / b
+    return out
+
+
+#: The margin of a claim that two nets are equal (or one no worse), as a share of the error it
+#: is compared with: the smallest relative improvement the paper reports as real
+#: (:func:`paper_effects`: C over B at S = 256, 0.5 of 28.2 points).  A smaller difference the
+#: paper would not call a difference either.
+EQUIVALENCE = min(paper_effects().values())
 
 
 @dataclass(frozen=True)
@@ -61,11 +92,17 @@ class Evidence:
         return asdict(self)
 
     @classmethod
-    def from_record(cls, stored: dict, noise_kind: str) -> Evidence:
-        """The evidence a record stores.  Records that store only ``a``, ``b`` and ``noise``
-        (and perhaps ``strict``, which the claim's direction says) take ``noise_kind``, the
-        kind of noise their driver measures; a stored kind comes first."""
-        return cls(stored["a"], stored["b"], stored["noise"], stored.get("noise_kind", noise_kind))
+    def from_record(cls, stored: dict, noise_kind: str, dof: float = math.inf) -> Evidence:
+        """The evidence a record stores: its ``noise`` is the half width of the gap's 95 % interval
+        and ``noise_kind`` says how it was measured.  Records made before the noise model store
+        only ``a``, ``b`` and two standard errors as ``noise`` (and perhaps ``strict``, which the
+        claim's direction says): they take ``noise_kind``, the kind their driver measures, and
+        their interval is read with the t quantile at ``dof``, the degrees of freedom of that
+        kind (Caltech's splits: their number less one)."""
+        if "noise_kind" in stored:
+            return cls(stored["a"], stored["b"], stored["noise"], stored["noise_kind"])
+        width = round(stored["noise"] / 2 * t_quantile(dof), 2)
+        return cls(stored["a"], stored["b"], width, f"{noise_kind}, {LEVEL:.0%} interval")
 
 
 @dataclass(frozen=True)
@@ -79,18 +116,19 @@ class Claim:
     direction: str              # better | no worse | equal
     ours: tuple[float, float]   # (a, b) as measured
     paper: tuple[float, float] | None  # (a, b) as published; None where the paper gives no pair
-    noise: float                # the noise the verdict allows
-    noise_kind: str             # which noise: "seed spread (A/256, 2 seeds)", "paired, 2 s.e.", ...
+    noise: float                # the half width of the gap's 95 % interval
+    noise_kind: str             # how the noise was measured: "paired per image, 95 % interval", ...
     unit: str = "top-1 error (%)"
     higher_is_better: bool = False
-    margin: float = 0.0
+    margin: float = 0.0         # in the units of the numbers, or with ``relative`` a share of b
+    relative: bool = False
     weak: str = ""              # why our analogue is a weak test of it, if it is
 
     @classmethod
     def from_evidence(cls, id: str, section: str, statement: str, direction: str, evidence: Evidence,
                       paper: tuple[float, float] | None, **kw) -> Claim:
         """The claim ``id`` (its table is the id's first part) judged on ``evidence``; ``kw``:
-        ``unit``, ``higher_is_better``, ``margin``, ``weak``."""
+        ``unit``, ``higher_is_better``, ``margin``, ``relative``, ``weak``."""
         return cls(id=id, table=id.split("/")[0], section=section, statement=statement, direction=direction,
                    ours=(evidence.a, evidence.b), paper=paper, noise=evidence.noise, noise_kind=evidence.noise_kind,
                    **kw)
@@ -103,21 +141,27 @@ class Claim:
     @property
     def verdict(self) -> str:
         """Our verdict, allowing the claim's noise."""
-        return verdict(self.direction, *self.ours, self.noise, self.higher_is_better, self.margin)
+        return verdict(self.direction, *self.ours, self.noise, self.higher_is_better, self.margin_for(self.ours[1]))
 
     @property
     def paper_verdict(self) -> str | None:
         """The verdict on the paper's own pair with zero noise (must be ``holds``)."""
         if self.paper is None:
             return None
-        return verdict(self.direction, *self.paper, 0.0, self.higher_is_better, self.margin)
+        return verdict(self.direction, *self.paper, 0.0, self.higher_is_better, self.margin_for(self.paper[1]))
+
+    def margin_for(self, b: float) -> float:
+        """The margin in the units of the numbers, for a pair whose second number is ``b``."""
+        return round(self.margin * b, 2) if self.relative else self.margin
 
     def record(self) -> dict:
         """A flat row for ``claims.csv`` and the Claims page."""
         d = asdict(self)
         a, b = d.pop("ours")
         pa, pb = d.pop("paper") or (None, None)
-        return {**d, "ours_a": a, "ours_b": b, "paper_a": pa, "paper_b": pb, "verdict": self.verdict}
+        d.pop("relative")
+        return {**d, "margin": self.margin_for(b), "ours_a": a, "ours_b": b, "paper_a": pa, "paper_b": pb,
+                "verdict": self.verdict}
 
 
 def frame(claims: list[Claim]) -> pd.DataFrame:
@@ -138,3 +182,16 @@ def summary(verdicts: pd.Series | list[str]) -> str:
     claim = "claim" if total == 1 else "claims"
     return (f"Of {total} {claim} of the paper tested here, {t[HOLDS]} hold, {t[INCONCLUSIVE]} are "
             f"inconclusive (the gap is inside the noise) and {t[FAILS]} do not hold at this scale.")
+
+
+def rules() -> str:
+    """How every verdict is reached, in one paragraph (Markdown) for the Claims page."""
+    effect = min(paper_effects(), key=paper_effects().get)
+    return ("A claim that one side is **better** holds when the whole interval of the gap lies on its side of "
+            "zero and does not hold when it lies on the other; a claim that two nets are **equal** (or one "
+            "**no worse**) is an equivalence test: it holds only when the whole interval lies within ± the "
+            f"margin (above −margin), and does not hold when it lies wholly outside. The margin is the "
+            f"smallest effect the paper itself reports as real, {EQUIVALENCE:.1%} of the error compared "
+            f"({effect}, in Table 4), so the paper's own pair is judged at its error level and ours at ours; a "
+            "large noise therefore never makes two numbers equal. Gaps and intervals are compared at the two "
+            "decimals they are shown with.")

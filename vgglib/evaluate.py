@@ -295,15 +295,6 @@ def top1_hits(posteriors: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return posteriors.argmax(1) == labels
 
 
-def paired_noise(hit_a: torch.Tensor, hit_b: torch.Tensor) -> float:
-    """Two standard errors (in points) of the difference between two error rates measured on
-    the same images, from the per-image differences: a smaller gap is not evidence either way.
-    The right noise for two evaluations of the same nets (multi- vs single-scale, dense vs
-    multi-crop, a fusion vs its members): far smaller than the spread between seeds."""
-    d = hit_b.float() - hit_a.float()
-    return 200.0 * d.std().item() / len(d) ** 0.5 if len(d) > 1 else 0.0
-
-
 def errors(posteriors: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     """Top-1 and top-5 error in percent (top-5 becomes top-min(5, classes) for small sets)."""
     return {"top1": topk_error(posteriors, labels, 1),

@@ -11,6 +11,7 @@ The target data sets, the paper's and the quick analogues, are in :mod:`vgglib.t
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -244,19 +245,20 @@ def caltech_protocol(x: torch.Tensor, labels: torch.Tensor, splits: list[dict[st
             "splits": [round(r, 2) for r in recalls], "C": chosen}
 
 
-def bootstrap_noise(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, rounds: int = 200,
-                    seed: int = 0) -> float:
-    """Two standard errors (mAP points) of the mAP difference of two systems on the same test
-    images, by resampling the images (paired bootstrap): smaller gaps are within noise."""
+def bootstrap_se(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, rounds: int = 200,
+                 seed: int = 0) -> float:
+    """The standard error (mAP points) of the mAP difference of two systems on the same test
+    images, by resampling the images (paired bootstrap)."""
     g = np.random.default_rng(seed)
     diffs = []
     for _ in range(rounds):
         i = g.integers(0, len(labels), len(labels))
         diffs.append(mean_ap(scores_a[i], labels[i])[0] - mean_ap(scores_b[i], labels[i])[0])
-    return round(200 * float(np.std(diffs)), 2)
+    return 100 * float(np.std(diffs))
 
 
-def split_noise(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two standard errors of the mean paired difference over Caltech splits."""
+def split_se(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """The standard error of the mean paired difference over Caltech splits, and its degrees of
+    freedom (splits less one; one split measures no spread: 0 with infinite freedom)."""
     d = np.subtract(a, b)
-    return round(2 * float(np.std(d, ddof=1)) / np.sqrt(len(d)), 2) if len(d) > 1 else 0.0
+    return (float(np.std(d, ddof=1)) / np.sqrt(len(d)), len(d) - 1) if len(d) > 1 else (0.0, math.inf)

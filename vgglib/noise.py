@@ -1,30 +1,168 @@
-"""The noise a claim's verdict allows, read from the records: written once, used by every part.
+"""The noise a claim's verdict allows: one model, written once, used by every part.
 
-Two kinds: the *seed spread* of a row trained with several seeds, which stands for the noise of
-a comparison between different nets, and the *paired* noise of the same nets on the same test
-images, which each record stores beside the comparison it belongs to."""
+Every verdict reads the interval gap ± t·se (two-sided 95 %, Student's t at the degrees of
+freedom the standard error was estimated with).  The standard error depends on what is compared:
+
+- the *same* nets on the same test images (multi- against single-scale, multi-crop against
+  dense, a fusion against its members, two localisers' boxes): the paired standard error of the
+  per-image difference, :func:`same_nets`;
+- two *different* nets: that paired standard error combined with the training noise of each,
+  the variance of a net's error over training seeds pooled over every row trained with several
+  seeds (:func:`pooled_seed_variance`), with Welch–Satterthwaite's degrees of freedom,
+  :func:`between_nets`.  Where a record holds no per-image pairing of the two nets (records made
+  before the drivers stored it), the unpaired standard error of two error rates stands in for
+  the paired one (:func:`unpaired_se`): an upper bound, since two nets tend to err on the same
+  images.
+
+The functions at the end read these from the records and give each claim its half width and
+the kind of its noise in words."""
 from __future__ import annotations
 
-PAIRED = "paired per image, 2 s.e."
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import t as student_t
+
+# --------------------------------------------------------------------------- the noise model
+
+#: The confidence of every interval a verdict reads: two-sided 95 %.
+LEVEL = 0.95
 
 
-def noise_row(*rows: str) -> str:
-    """Which seed-noise row stands for a comparison of nets: D/256 when all were trained at
-    S = 256 from random init or A, D/[256;512] when any was fine-tuned (S = 384 or jittered)."""
-    return "D/256" if all(r.endswith("/256") for r in rows) else "D/256-512"
+@dataclass(frozen=True)
+class Noise:
+    """The uncertainty of one gap between two measured numbers: its standard error, the degrees
+    of freedom that standard error was estimated with (``inf``: as good as known), and how it
+    was computed, in words.  A verdict reads the interval gap ± :attr:`half_width`."""
+
+    se: float
+    dof: float
+    kind: str
+
+    @property
+    def half_width(self) -> float:
+        """Half the two-sided :data:`LEVEL` interval: the t quantile at ``dof`` times ``se``."""
+        return t_quantile(self.dof) * self.se
 
 
-def seed_noise(result: dict, *rows: str, measure: str = "single") -> tuple[float, str]:
-    """(spread, its description): the top-1 range over seeds of the noise row standing for a
-    comparison of ``rows`` (tested single- or multi-scale)."""
-    noise = result["noise"]
-    row = noise_row(*rows) if rows else next(iter(noise))
-    tops = [v[measure] for v in noise[row]["seeds"].values()]
-    spread = round(max(tops) - min(tops), 2) if len(tops) > 1 else 0.0
-    return spread, f"seed spread ({row}, {len(tops)} seeds)"
+def t_quantile(dof: float, level: float = LEVEL) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``dof`` degrees of freedom (the
+    normal's at infinite ``dof``): 1.96 at ∞, 2.78 at 4, 4.30 at 2."""
+    if dof <= 0:
+        raise ValueError(f"degrees of freedom must be > 0, got {dof}")
+    return float(student_t.ppf(0.5 + level / 2, dof))
+
+
+def paired_se(hit_a: Sequence[bool] | np.ndarray, hit_b: Sequence[bool] | np.ndarray) -> float:
+    """The standard error (points) of the difference of two error rates on the same images, from
+    the per-image differences of their hits."""
+    d = np.asarray(hit_b, dtype=float) - np.asarray(hit_a, dtype=float)
+    return 100.0 * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+
+
+def unpaired_se(error_a: float, error_b: float, n: int) -> float:
+    """The standard error (points) of the difference of two error rates (%) on ``n`` images as if
+    their mistakes were independent: an upper bound on the paired one when two nets tend to err
+    on the same images, for records that hold no per-image pairing."""
+    pa, pb = error_a / 100, error_b / 100
+    return 100.0 * float(np.sqrt((pa * (1 - pa) + pb * (1 - pb)) / n))
+
+
+def pooled_seed_variance(seeded: dict[str, list[float]]) -> tuple[float, int]:
+    """The variance (points²) of a net's error over training seeds, pooled over every row trained
+    with several seeds (each row's squared deviations from its own mean), and its degrees of
+    freedom (seeds minus one, summed over rows)."""
+    squares, dof = 0.0, 0
+    for values in seeded.values():
+        if len(values) > 1:
+            x = np.asarray(values, dtype=float)
+            squares += float(((x - x.mean()) ** 2).sum())
+            dof += len(x) - 1
+    return (squares / dof if dof else 0.0), dof
+
+
+def same_nets(se: float, kind: str = "paired per image") -> Noise:
+    """The noise of a comparison of the same nets on the same images (multi- against single-scale,
+    multi-crop against dense, a fusion against its members): the paired standard error alone."""
+    return Noise(se, math.inf, kind)
+
+
+def between_nets(se: float, seed_variance: float, seed_dof: int, kind: str = "paired per image") -> Noise:
+    """The noise of a comparison of two different nets: the standard error of their difference on
+    these test images combined with the training noise of each (the pooled seed variance, twice),
+    with Welch–Satterthwaite's degrees of freedom (the test images' term as good as known)."""
+    training = 2 * seed_variance
+    total = se ** 2 + training
+    dof = math.inf if training == 0 or seed_dof == 0 else total ** 2 / (training ** 2 / seed_dof)
+    return Noise(math.sqrt(total), dof, f"{kind} + seed variance ({seed_dof} dof)")
+
+
+# --------------------------------------------------------------------------- read from the records
+
+#: The kind of a same-net comparison's noise, as pages name it.
+PAIRED = "paired per image"
+
+
+def interval(noise: Noise) -> tuple[float, str]:
+    """A noise as a claim holds it: the half width of its 95 % interval, as shown (two decimals),
+    and its kind in words."""
+    dof = "" if math.isinf(noise.dof) else f", t at {noise.dof:.0f} dof"
+    return round(noise.half_width, 2), f"{noise.kind}, {LEVEL:.0%} interval{dof}"
+
+
+def stored_se(value: dict) -> float | None:
+    """The paired standard error a record stores beside a comparison: ``paired_se``, or from
+    records made before the noise model, ``paired`` (two standard errors); None if neither."""
+    if "paired_se" in value:
+        return value["paired_se"]
+    return value["paired"] / 2 if "paired" in value else None
 
 
 def paired(value: dict) -> tuple[float, str]:
-    """The paired noise a record stores for a comparison of the same nets on the same images."""
-    return value["paired"], PAIRED
+    """The noise of a comparison of the same nets on the same images that a record stores."""
+    return interval(same_nets(stored_se(value)))
 
+
+def seed_variance(result: dict, measure: str = "single") -> tuple[float, int]:
+    """The pooled seed variance of a classification record's seeded rows (``noise``), tested
+    single- or multi-scale, and its degrees of freedom."""
+    return pooled_seed_variance({row: [s[measure] for s in v["seeds"].values()] for row, v in result["noise"].items()})
+
+
+def between(result: dict, a: str, b: str, error_a: float, error_b: float, measure: str = "single",
+            pairs: dict | None = None) -> tuple[float, str]:
+    """The noise of a comparison of two different nets ``a`` and ``b`` (their errors as compared):
+    the paired standard error the record stores for the pair in ``pairs`` (default: the record's
+    ``pairs``, keyed ``"a vs b"``), else the unpaired bound on its test images, with the pooled
+    seed variance of ``result`` tested the same way (``measure``)."""
+    stored = (result.get("pairs", {}) if pairs is None else pairs).get(f"{a} vs {b}", {})
+    if measure in stored:
+        se, kind = stored[measure], PAIRED
+    else:
+        se = unpaired_se(error_a, error_b, result["provenance"]["test_images"])
+        kind = "unpaired bound (no per-image pairing stored)"
+    seeded = "multi" if measure == "multi" else "single"     # a centre-crop test: the single-scale spread
+    return interval(between_nets(se, *seed_variance(result, seeded), kind))
+
+
+def model_sentence(result: dict | None = None) -> str:
+    """The noise model in one paragraph (Markdown), for the Claims page and every table page;
+    with a classification record, the pooled seed spread it measures, single- and multi-scale."""
+    text = (f"Every verdict reads the {LEVEL:.0%} interval of the gap, ± t·s.e. (Student's t at the degrees of "
+            "freedom of the standard error). Two evaluations of the **same nets** on the same test images (multi- "
+            "against single-scale, multi-crop against dense, a fusion against its members) differ by the "
+            "paired standard error of their per-image results. Two **different nets** differ by that too and "
+            "by the training noise of each: the variance of a net's error over training seeds, pooled over "
+            "every row trained with several seeds (Welch–Satterthwaite's degrees of freedom); where a record "
+            "stores no per-image pairing of the two nets, the unpaired standard error of two error rates, an "
+            "upper bound, stands in for the paired one.")
+    if result and result.get("noise"):
+        spread = []
+        for measure in ("single", "multi"):
+            variance, dof = seed_variance(result, measure)
+            spread.append(f"{math.sqrt(variance):.2f} points tested {measure}-scale")
+        text += (f" In this record the seed spread (standard deviation, {', '.join(result['noise'])} pooled, "
+                 f"{dof} degrees of freedom) is {' and '.join(spread)}.")
+    return text

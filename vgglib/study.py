@@ -17,6 +17,7 @@ from .augment import Normalise
 from .data import Splits
 from .files import save_tensor
 from .identity import version
+from .noise import paired_se
 from .profiles import Profile
 from .results import provenance
 from .runs import Row, RunStore
@@ -79,12 +80,12 @@ class Study:
         return {"top1": round(errs["top1"], 2), "top5": round(errs["top5"], 2), "Q": qs,
                 "Q_px": [self.profile.scale(q) for q in qs]}
 
-    def paired(self, a: tuple, b: tuple) -> float:
-        """The paired noise (2 s.e., points of top-1 error) between two evaluations on the same
-        test images, each given as :meth:`fused`'s (rows, method, qs)."""
+    def paired_se(self, a: tuple, b: tuple) -> float:
+        """The paired standard error (points of top-1 error) of the difference between two
+        evaluations on the same test images, each given as :meth:`fused`'s (rows, method, qs)."""
         labels = self.splits.test.labels
-        return round(evaluate.paired_noise(evaluate.top1_hits(self.fused(*a), labels),
-                                           evaluate.top1_hits(self.fused(*b), labels)), 2)
+        return round(paired_se(evaluate.top1_hits(self.fused(*a), labels),
+                               evaluate.top1_hits(self.fused(*b), labels)), 4)
 
     def runs(self) -> dict[str, str]:
         """The run (directory name: row, profile and key) of every classification net loaded,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..noise import seed_noise
+from ..noise import between
 from ..parts import tables
 from ..results import REPO, ResultSet
 from .timing import SECTIONS
@@ -213,8 +213,8 @@ def precision_sentence(accuracy: dict | None, table4: dict | None) -> str:
             f"on {full['top1']:.2f}% ({full['epochs']} epochs, {full['train_s'] / 60:.0f} min): "
             f"bf16 is {abs(gap):.2f} points {'worse' if gap > 0 else 'better'}")
     if table4 and accuracy["row"] in table4.get("noise", {}):
-        spread, what = seed_noise(table4, accuracy["row"], measure="multi")
-        inside = abs(gap) <= spread
-        text += (f", {'inside' if inside else 'outside'} the {what} of {spread:.2f} points"
-                 f"{'' if inside else ' (one fp32 seed: a single comparison, not a verdict)'}")
+        width, what = between(table4, "bf16", "fp32", low["top1"], full["top1"], measure="multi")
+        inside = abs(gap) <= width
+        text += (f", {'inside' if inside else 'outside'} the noise of two different nets ({what}: "
+                 f"± {width:.2f} points){'' if inside else '; one fp32 seed: a single comparison'}")
     return text + "."

@@ -108,10 +108,11 @@ def table5_methods(result5: dict) -> Figure:
                         "top-1 error (%)")
 
 
-def table6_fusions(result6: dict) -> Figure:
-    """Each fusion's top-1 error (bars) and the best single net in it (dots), ours."""
+def table6_fusions(result6: dict, result5: dict | None = None) -> Figure:
+    """Each fusion's top-1 error (bars) and the best single net in it, tested the same way
+    (dots), ours."""
     names = list(result6["rows"])
-    best = [c.ours[1] for c in table6_claims(result6)]
+    best = [c.ours[1] for c in table6_claims(result6, result5)]
     fig, ax = _figure(8, 0.5 * len(names) + 1.2)
     labels = ["\n".join(textwrap.wrap(n, 40)) for n in names]
     ax.barh(labels, [result6["rows"][n]["top1"] for n in names], color=OURS, label="fusion")

@@ -6,21 +6,16 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import paper
-from ...noise import seed_noise
+from ...noise import model_sentence
 from ...results import ResultSet
 from .measurements import depth_frame, fit_frame, jitter_canvases_frame, off_scale_frame
 from .paper_claims import METHODS5, paper_row, table3_claims, table4_claims, table5_claims, table6_claims, verdicts
 
 
 def noise_sentence(result: dict) -> str:
-    """One sentence (Markdown) saying which noise this page's verdicts allow, with its size."""
-    noise = result["noise"]
-    parts = [f"{row} over {len(v['seeds'])} seeds differs by **{seed_noise(result, row)[0]:.2f}** points"
-             for row, v in noise.items()]
-    return ("Comparisons of different nets allow the seed spread of the net standing for them (D/256 for nets "
-            "trained at S = 256, D/256-512 for fine-tuned ones): " + "; ".join(parts) + ". Comparisons of the "
-            "same nets on the same images allow their paired noise, two standard errors of the per-image "
-            "difference, given with each claim.")
+    """One sentence (Markdown) saying how this page's verdicts are judged, with the pooled seed
+    spread its record measures."""
+    return model_sentence(result)
 
 
 #: Which row of Table 3 shows each of its claims.
@@ -76,15 +71,17 @@ def table5_frame(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table6_frame(result: dict) -> pd.DataFrame:
-    """Table 6: fusions beside the paper, and whether each beats the best single net in it."""
-    claims6 = table6_claims(result)
+def table6_frame(result: dict, result5: dict | None = None) -> pd.DataFrame:
+    """Table 6: fusions beside the paper, and whether each beats the best single net in it
+    (tested as the fusion is: Table 5's record holds the single nets' multi-crop tests)."""
+    claims6 = table6_claims(result, result5)
     rows = []
     for (name, ours), claim in zip(result["rows"].items(), claims6):
         p1, p5, p5t = paper.TABLE6[name]
         rows.append({"combined models": name, "top-1 ours": ours["top1"], "top-5 ours": ours["top5"],
                      "top-1 paper (val)": p1, "top-5 paper (val)": p5, "top-5 paper (test)": p5t,
-                     "best single net in it (dense, top-1)": claim.ours[1], "fusion beats it?": claim.verdict})
+                     "best single net in it, tested the same way (top-1)": claim.ours[1],
+                     "fusion beats it?": claim.verdict})
     return pd.DataFrame(rows)
 
 
@@ -150,7 +147,7 @@ def frames(results: ResultSet) -> dict[str, pd.DataFrame]:
     if "table5" in results:
         out["table5"] = table5_frame(results["table5"])
     if "table6" in results:
-        out["table6"] = table6_frame(results["table6"])
+        out["table6"] = table6_frame(results["table6"], results.get("table5"))
     if "jitter-canvases" in results:
         out["jitter-canvases"] = jitter_canvases_frame(results["jitter-canvases"])
     if "fit" in results:

@@ -18,6 +18,25 @@ JITTERED = ("D/256-512", "E/256-512")
 NOISE_ROWS = ("D/256", "D/256-512")
 NOISE_SEEDS = 3
 
+#: The comparisons of different nets that Table 3's claims make (a, b: the paper says a is better,
+#: or no worse, or equal): the driver stores the paired standard error of each on the same test
+#: images (single-scale dense), the report reads it.  The shallow pair is tested on the centre crop.
+TABLE3_PAIRS = (("A/256", "A-LRN/256"), ("B/256", "A/256"), ("C/256", "B/256"), ("D/256", "C/256"),
+                ("D/384", "C/384"), ("E/256", "D/256"), *((f"{c}/256-512", f"{c}/384") for c in "CDE"))
+SHALLOW_PAIR = ("B/256", "B-5x5/256")
+
+
+def table4_pairs() -> tuple[tuple[str, str], ...]:
+    """The comparisons of different nets that Table 4's claims make (multi-scale dense): each
+    deeper net against the next shallower one at every training scale, and each jittered net
+    against both fixed scales (the claim takes the better one)."""
+    pairs = []
+    for s in ("256", "384", "256-512"):
+        have = [c for c in "BCDE" if f"{c}/{s}" in TABLE4_ROWS]
+        pairs += [(f"{deep}/{s}", f"{shallow}/{s}") for shallow, deep in zip(have, have[1:])]
+    return (*pairs, *((f"{c}/256-512", f"{c}/{s}") for c in "CDE" for s in ("256", "384")))
+
+
 #: The diagnosis of the scale-jittering claims: the same comparison where jittering has
 #: something to learn (canvases whose object's size varies).
 DIAGNOSIS_ROWS = ("D/256", "D/384", "D/256-512")

@@ -11,6 +11,7 @@ import torch
 from ... import evaluate, paper
 from ...box_data import loc_splits
 from ...data import Splits
+from ...noise import paired_se
 from ...study import Study, scale_of
 from .rows import (
     DIAGNOSIS_ROWS,
@@ -19,15 +20,18 @@ from .rows import (
     JITTERED,
     NOISE_ROWS,
     NOISE_SEEDS,
+    SHALLOW_PAIR,
     SHALLOW_ROWS,
+    TABLE3_PAIRS,
     TABLE3_ROWS,
     TABLE4_ROWS,
+    table4_pairs,
 )
 
 
 def noise(study: Study, rows: tuple[str, ...] = NOISE_ROWS, seeds: int = NOISE_SEEDS) -> dict:
     """Each noise row trained with ``seeds`` seeds, tested single-scale and multi-scale dense:
-    differences between nets smaller than this spread are not evidence either way."""
+    the reports pool their variance into the noise of every comparison of different nets."""
     out = {}
     for row in rows:
         s = scale_of(row)
@@ -42,7 +46,21 @@ def table3(study: Study) -> dict:
     started = time.time()
     rows = {r: study.scores([r], "dense", [evaluate.q_single(scale_of(r))]) for r in TABLE3_ROWS}
     shallow = {r: study.scores([r], "centre", [evaluate.q_single(scale_of(r))]) for r in SHALLOW_ROWS}
-    return {"rows": rows, "shallow": shallow, "noise": noise(study), "provenance": study.record(started)}
+    pairs = {f"{a} vs {b}": {"single": study.paired_se(single(a), single(b))} for a, b in TABLE3_PAIRS}
+    a, b = SHALLOW_PAIR
+    pairs[f"{a} vs {b}"] = {"centre": study.paired_se(single(a, "centre"), single(b, "centre"))}
+    return {"rows": rows, "shallow": shallow, "pairs": pairs, "noise": noise(study),
+            "provenance": study.record(started)}
+
+
+def single(row: str, method: str = "dense") -> tuple[list[str], str, list[int]]:
+    """A net tested at its single test scale, as :meth:`Study.fused` takes it."""
+    return [row], method, [evaluate.q_single(scale_of(row))]
+
+
+def multi(row: str, method: str = "dense") -> tuple[list[str], str, list[int]]:
+    """A net tested at its three test scales, as :meth:`Study.fused` takes it."""
+    return [row], method, list(evaluate.q_set(scale_of(row)))
 
 
 def table4(study: Study) -> dict:
@@ -55,8 +73,9 @@ def table4(study: Study) -> dict:
         single = [evaluate.q_single(s)]
         rows[r] = {"multi": study.scores([r], "dense", qs), "single": study.scores([r], "dense", single),
                    "per_q": {q: study.scores([r], "dense", [q])["top1"] for q in qs},
-                   "paired": study.paired(([r], "dense", qs), ([r], "dense", single))}
-    return {"rows": rows, "noise": noise(study), "provenance": study.record(started)}
+                   "paired_se": study.paired_se(([r], "dense", qs), ([r], "dense", single))}
+    pairs = {f"{a} vs {b}": {"multi": study.paired_se(multi(a), multi(b))} for a, b in table4_pairs()}
+    return {"rows": rows, "pairs": pairs, "noise": noise(study), "provenance": study.record(started)}
 
 
 def table5(study: Study) -> dict:
@@ -67,8 +86,9 @@ def table5(study: Study) -> dict:
         qs = list(evaluate.q_set(scale_of(r)))
         rows[r] = {m: study.scores([r], m, qs) for m in ("dense", "multi-crop", "dense+multi-crop")}
         best = min(("dense", "multi-crop"), key=lambda m: rows[r][m]["top1"])
-        rows[r]["paired"] = {"multi-crop vs dense": study.paired(([r], "multi-crop", qs), ([r], "dense", qs)),
-                             "combined vs best": study.paired(([r], "dense+multi-crop", qs), ([r], best, qs))}
+        rows[r]["paired_se"] = {
+            "multi-crop vs dense": study.paired_se(([r], "multi-crop", qs), ([r], "dense", qs)),
+            "combined vs best": study.paired_se(([r], "dense+multi-crop", qs), ([r], best, qs))}
     return {"rows": rows, "noise": noise(study), "provenance": study.record(started)}
 
 
@@ -83,18 +103,21 @@ def table6(study: Study) -> dict:
     errs = evaluate.errors(sub, labels)
     singles = {r: study.scores([r], "dense", qs(r)) for r in (*paper.SUBMISSION_NETS, *JITTERED)}
 
-    def paired_with_best(post: torch.Tensor, nets: tuple[str, ...]) -> float:
-        best = min(nets, key=lambda r: singles[r]["top1"])
-        return round(evaluate.paired_noise(evaluate.top1_hits(post, labels),
-                                           evaluate.top1_hits(study.fused([best], "dense", qs(best)), labels)), 2)
+    def with_best(post: torch.Tensor, nets: tuple[str, ...], method: str) -> dict:
+        """The fusion's best member tested as the fusion is (``method``), and the paired
+        standard error of the two on the same images."""
+        best = min(nets, key=lambda r: study.scores([r], method, qs(r))["top1"])
+        member = study.fused([best], method, qs(best))
+        return {"best_single": {"net": best, "top1": study.scores([best], method, qs(best))["top1"]},
+                "paired_se": round(paired_se(evaluate.top1_hits(post, labels), evaluate.top1_hits(member, labels)), 4)}
 
     rows = {"ILSVRC submission (7 nets), dense": {"top1": round(errs["top1"], 2), "top5": round(errs["top5"], 2),
-                                                  "paired": paired_with_best(sub, paper.SUBMISSION_NETS)}}
+                                                  **with_best(sub, paper.SUBMISSION_NETS, "dense")}}
     for method, name in (("dense", "dense"), ("multi-crop", "multi-crop"),
                          ("dense+multi-crop", "multi-crop & dense")):
         rows[f"D/256-512 + E/256-512, {name}"] = {
             **study.scores(list(JITTERED), method, qs(JITTERED[0])),
-            "paired": paired_with_best(study.fused(list(JITTERED), method, qs(JITTERED[0])), JITTERED)}
+            **with_best(study.fused(list(JITTERED), method, qs(JITTERED[0])), JITTERED, method)}
     order = sorted(paper.SUBMISSION_NETS, key=lambda r: singles[r]["top1"])
     return {"rows": rows, "singles": singles,
             "growing": grown_fusion(labels, {r: study.fused([r], "dense", qs(r)) for r in order}, singles),
@@ -141,9 +164,8 @@ def jitter_canvases(study: Study) -> dict:
         rows[r] = {"multi": canvases.scores([r], "dense", qs), "single": canvases.scores([r], "dense", single)}
     fixed = min(DIAGNOSIS_ROWS[:2], key=lambda r: rows[r]["multi"]["top1"])
     jittered = DIAGNOSIS_ROWS[2]
-    paired = canvases.paired(([jittered], "dense", list(evaluate.q_set(scale_of(jittered)))),
-                             ([fixed], "dense", list(evaluate.q_set(scale_of(fixed)))))
-    return {"rows": rows, "fixed": fixed, "paired": paired, "data": canvases.splits.meta,
+    se = canvases.paired_se(multi(jittered), multi(fixed))
+    return {"rows": rows, "fixed": fixed, "paired_se": se, "data": canvases.splits.meta,
             "test_images": len(canvases.splits.test), "provenance": canvases.record(started)}
 
 

@@ -109,7 +109,7 @@ def claims(results: ResultSet) -> list[Claim]:
 def claims_frame(claims: list[Claim]) -> pd.DataFrame:
     """Claims with our two errors, the paired noise, the paper's pair and the verdict."""
     return pd.DataFrame([{"claim": c.statement, "ours (lower expected)": c.ours[0],
-                          "ours (higher expected)": c.ours[1], "noise (2 s.e.)": c.noise,
+                          "ours (higher expected)": c.ours[1], "noise (± 95 %)": c.noise,
                           "paper": f"{c.paper[0]} vs {c.paper[1]}", "verdict": c.verdict} for c in claims])
 
 

@@ -20,7 +20,7 @@ from ...boxes import (
     train_localiser,
 )
 from ...claims import Evidence
-from ...noise import PAIRED
+from ...noise import interval, paired_se, same_nets
 from ...profiles import Profile
 from ...runs import RunStore
 from ...study import Study, scale_of
@@ -54,8 +54,8 @@ def localiser(study: Study, data: LocSplits, row: str, head: str, tune: str) -> 
 def _evidence(hit_a: torch.Tensor, hit_b: torch.Tensor) -> dict:
     """The stored evidence of a claim "a has the lower error than b": both errors and the
     paired noise of the two on the same test images."""
-    return Evidence(round(error(hit_a), 2), round(error(hit_b), 2), round(evaluate.paired_noise(hit_a, hit_b), 2),
-                    PAIRED).to_record()
+    return Evidence(round(error(hit_a), 2), round(error(hit_b), 2), *interval(same_nets(paired_se(hit_a, hit_b)))
+                    ).to_record()
 
 
 def _samples(data: BoxSet, n: int = 8) -> list[int]:

@@ -18,5 +18,7 @@ def training(study: Study, deep: str = "D/256") -> dict:
         _, run = study.net(row)
         curves[row] = json.loads((run / "metrics.json").read_text())
     s = scale_of(deep)
-    test = {row: study.scores([row], "dense", list(evaluate.q_set(s))) for row in rows[1:]}
-    return {"curves": curves, "test": test, "provenance": study.record(started)}
+    qs = list(evaluate.q_set(s))
+    test = {row: study.scores([row], "dense", qs) for row in rows[1:]}
+    pairs = {f"{rows[2]} vs {deep}": {"multi": study.paired_se(([rows[2]], "dense", qs), ([deep], "dense", qs))}}
+    return {"curves": curves, "test": test, "pairs": pairs, "provenance": study.record(started)}

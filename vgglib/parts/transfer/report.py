@@ -3,12 +3,14 @@ on each of its claims (E ≥ D, D&E ≥ either, stacking beats averaging on Calt
 action classification), computed from the result records of :mod:`vgglib.parts.transfer.run`."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ... import paper
 from ...claims import Claim, Evidence
 from ...results import ResultSet
-from .rows import COLUMNS, FUSION
+from .rows import AGGREGATION, COLUMNS, FUSION
 
 #: Our net names → the paper's row names in Table 11.
 NET_ROWS = {"D": "VGG Net-D", "E": "VGG Net-E", FUSION: "VGG Net-D & Net-E"}
@@ -130,8 +132,15 @@ def _paper_pair(pair: tuple[str, str] | None, column: str) -> tuple[float, float
 
 #: The noise each kind of target's protocol measures for a claim: a paired bootstrap over the
 #: test images for mean AP (VOC and action), the paired gap over the splits for mean class recall.
-NOISE_KINDS = {"voc": "paired bootstrap, 2 s.e.", "action": "paired bootstrap, 2 s.e.",
-               "caltech": "paired over splits, 2 s.e."}
+NOISE_KINDS = {"voc": "paired bootstrap", "action": "paired bootstrap", "caltech": "paired over splits"}
+
+
+def legacy_dof(target: dict) -> float:
+    """The degrees of freedom of a target's noise in a record made before the noise model (which
+    stored two standard errors): the number of Caltech splits less one, else as good as known."""
+    if target["kind"] != "caltech":
+        return math.inf
+    return len(next(iter(target["rows"].values()))[AGGREGATION["caltech"]]["splits"]) - 1
 
 
 def table11_claims(result: dict) -> list[Claim]:
@@ -143,7 +152,7 @@ def table11_claims(result: dict) -> list[Claim]:
             if statement in t["claims"]:
                 out.append(Claim.from_evidence(
                     f"table11/{name}/{statement}", "App. B", f"{statement} — {t['label']}", direction,
-                    Evidence.from_record(t["claims"][statement], NOISE_KINDS[t["kind"]]),
+                    Evidence.from_record(t["claims"][statement], NOISE_KINDS[t["kind"]], legacy_dof(t)),
                     _paper_pair(pair, t["column"]), unit=unit, higher_is_better=True,
                     weak=IN_WORDS.get(statement, "")))
     return out

@@ -2,6 +2,7 @@
 scales and aggregation, and the claims each target tests."""
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -15,14 +16,15 @@ from ...features import (
     AGGREGATIONS,
     C_GRID,
     Extractor,
-    bootstrap_noise,
+    bootstrap_se,
     caltech_protocol,
     caltech_splits,
     describe,
-    split_noise,
+    split_se,
     stacked,
     voc_protocol,
 )
+from ...noise import Noise, interval, same_nets
 from ...profiles import TransferSettings
 from ...study import Study, scale_of
 from ...targets import (
@@ -65,10 +67,12 @@ def table11_targets(study: Study, root: str | Path | None = None) -> list[Target
     return [canvas_target("voc", study.splits, s, study.seed), digits_target(s)]
 
 
-def _evidence(a: float, b: float, noise: float, kind: str) -> dict:
+def _evidence(a: float, b: float, se: float, kind: str, dof: float = math.inf) -> dict:
     """The stored evidence of a claim on a higher-is-better measure of a ``kind`` of target:
-    both scores and the paired noise its protocol measures."""
-    return Evidence(a, b, noise, NOISE_KINDS[kind]).to_record()
+    both scores and the 95 % interval of the paired noise its protocol measures (standard
+    error ``se`` with ``dof`` degrees of freedom)."""
+    return Evidence(a, b, *interval(same_nets(se, NOISE_KINDS[kind]) if math.isinf(dof)
+                                    else Noise(se, dof, NOISE_KINDS[kind]))).to_record()
 
 
 def _embedding(x: torch.Tensor, labels: torch.Tensor, limit: int = 600) -> dict:
@@ -102,7 +106,7 @@ def _evaluate_target(study: Study, target: Target, nets: dict[str, list[Extracto
 
         def claim(a: tuple[str, str], b: tuple[str, str]) -> dict:
             return _evidence(rows[a[0]][a[1]]["mAP"], rows[b[0]][b[1]]["mAP"],
-                             bootstrap_noise(scores[a], scores[b], y), target.kind)
+                             bootstrap_se(scores[a], scores[b], y), target.kind)
     else:
         splits = caltech_splits(target.labels, *target.per_class, seed=study.seed)
         for (n, how), x in feats.items():
@@ -110,7 +114,8 @@ def _evaluate_target(study: Study, target: Target, nets: dict[str, list[Extracto
 
         def claim(a: tuple[str, str], b: tuple[str, str]) -> dict:
             ra, rb = rows[a[0]][a[1]], rows[b[0]][b[1]]
-            return _evidence(ra["mean"], rb["mean"], split_noise(ra["splits"], rb["splits"]), target.kind)
+            se, dof = split_se(ra["splits"], rb["splits"])
+            return _evidence(ra["mean"], rb["mean"], se, target.kind, dof)
     main = AGGREGATION[target.kind]
     metric = "mAP" if target.kind == "voc" else "mean"
     better = max(("D", "E"), key=lambda n: rows[n][main][metric])
@@ -185,7 +190,7 @@ def table12(study: Study, root: str | Path | None = None) -> dict:
         rows[name], scores[name] = voc_protocol(stacked(parts), target.labels, target.parts)
     y = target.labels[target.parts["test"]].numpy()
     claims = {"adding the box helps": _evidence(rows["image and box"]["mAP"], rows["image only"]["mAP"],
-                                                bootstrap_noise(scores["image and box"], scores["image only"], y),
+                                                bootstrap_se(scores["image and box"], scores["image only"], y),
                                                 target.kind)}
     return {"rows": rows, "claims": claims, "classes": target.classes, "nets": NETS, "Q": list(qs), "Q_px": px,
             "aggregation": how, "data": target.meta, "label": target.meta["label"],
