@@ -117,3 +117,16 @@ def test_a_kinds_version_is_in_its_keys_and_caches(monkeypatch):
     assert make_spec(Row("A", 256), PROFILE, "d", 0, None).key != key
     with pytest.raises(ValueError, match="unknown kind of computation 'net'; valid: classifier, localiser"):
         identity.version("net")
+
+
+def test_every_profile_field_is_in_the_key_or_said_not_to_change_the_weights():
+    """A new profile field that changes what a net computes must enter the spec's settings."""
+    from vgglib.profiles import Profile
+    from vgglib.runs import Settings
+
+    speed = {"name", "workers", "eval_batch", "ckpt_every_steps", "train_folder", "decode"}
+    data = {"dataset", "val_size", "train_limit", "test_limit"}              # keyed by the data's content
+    resolved = {"lr", "lr_finetune", "max_epochs", "max_epochs_finetune"}    # per run: RunSpec.lr, .max_epochs
+    sections = {"localisation", "transfer"}                                  # the localiser's own key, the features'
+    assert set(Profile.__dataclass_fields__) == set(Settings.__dataclass_fields__) | speed | data | resolved | sections
+    assert set(Settings.__dataclass_fields__).isdisjoint(speed | data | resolved | sections)

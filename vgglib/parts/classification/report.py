@@ -6,17 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import paper
-from ...noise import model_sentence
 from ...results import ResultSet
 from .measurements import depth_frame, fit_frame, jitter_canvases_frame, off_scale_frame
 from .paper_claims import METHODS5, paper_row, table3_claims, table4_claims, table5_claims, table6_claims, verdicts
-
-
-def noise_sentence(result: dict) -> str:
-    """One sentence (Markdown) saying how this page's verdicts are judged, with the pooled seed
-    spread its record measures."""
-    return model_sentence(result)
-
 
 #: Which row of Table 3 shows each of its claims.
 TABLE3_ROW_OF = {"A-LRN/256": "lrn", "B/256": "depth-B-A", "C/256": "depth-C-B", "D/256": "3x3-256",
