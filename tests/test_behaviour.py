@@ -109,7 +109,7 @@ def test_a_change_of_the_augmentations_semantics_fails_until_its_version_is_bump
     assert "augment, fixed S;" in problem and "augment, jittered S;" in problem
     assert "bump VERSIONS['classifier'] in vgglib/identity.py" in problem
     assert changed["keys"] == before["keys"]
-    edit(package_copy / "identity.py", '"classifier": 1', '"classifier": 2')
+    edit(package_copy / "identity.py", '"classifier": 2', '"classifier": 3')
     bumped = probe(package_copy)
     nets = set(before["keys"]) - {"localiser"}      # a localiser's key moves with its donor's key
     assert all(bumped["keys"][k] != before["keys"][k] for k in nets)

@@ -71,38 +71,95 @@ def test_dense_at_crop_scale_equals_crop_evaluation(model):
     torch.testing.assert_close(dense, centre, atol=1e-5, rtol=0)
 
 
-def test_dense_windows_step_a_seventh_of_the_crop_over_the_whole_image():
-    assert ev.window_offsets(224, 224) == [0] and ev.window_offsets(250, 224) == [13]
+def test_dense_windows_step_crop_over_8_at_a_small_crop_and_32_pixels_at_the_papers():
+    assert ev.dense_stride(224) == 32 and ev.dense_stride(32) == 4 and ev.dense_stride(64) == 8
+    assert ev.window_offsets(224, 224) == [0] and ev.window_offsets(250, 224) == [0]
     assert ev.window_offsets(256, 224) == [0, 32]
     assert ev.window_offsets(384, 224) == [0, 32, 64, 96, 128, 160]          # the paper's 6 × 6 at Q = 384
-    assert ev.window_offsets(55, 32) == [0, 5, 9, 14, 18, 23]                # quick's analogue of Q = 384
-    assert ev.window_offsets(37, 32) == [0, 5] and ev.window_offsets(32, 32) == [0]
+    assert ev.window_offsets(55, 32) == [0, 4, 8, 12, 16, 20]                # quick's analogue of Q = 384
+    assert ev.window_offsets(37, 32) == [0, 4] and ev.window_offsets(32, 32) == [0]
     with pytest.raises(ValueError, match="32-pixel window in 31 pixels"):
         ev.window_offsets(31, 32)
 
 
-def test_dense_scores_equal_explicit_window_by_window_evaluation(model):
-    x = torch.randn(2, 3, 45, 50)
+def float64_net(config: str = "A") -> arch.VGG:
+    torch.manual_seed(0)
+    return arch.build(config, num_classes=CLASSES, width=1 / 16, crop=32, fc_width=8, init="glorot").eval().double()
+
+
+def offset_pooled(net: arch.VGG, x: torch.Tensor) -> list[tuple[int, int, torch.Tensor]]:
+    """Shift and stitch with offset pooling, written out: each of the last three poolings taken at
+    offsets 0 and 1 in both directions, each branch run through the plain net: (top, left, map)
+    with the branch's first window corner in pixels and its 32-pixel-stride map."""
+    layers = list(net.features.named_children())
+    pools = [i for i, (_, m) in enumerate(layers) if isinstance(m, torch.nn.MaxPool2d)][-3:]
+    c = net.classifier
+
+    def head(f: torch.Tensor) -> torch.Tensor:
+        y = F.relu(F.conv2d(f, c.fc6.weight.view(c.fc6.out_features, -1, 1, 1), c.fc6.bias))
+        return F.conv2d(F.relu(F.conv2d(y, c.fc7.weight[:, :, None, None], c.fc7.bias)),
+                        c.fc8.weight[:, :, None, None], c.fc8.bias)
+
+    def run(f: torch.Tensor, start: int, top: int, left: int, step: int) -> list:
+        for i in range(start, len(layers)):
+            if i in pools:
+                return [branch for oy in (0, 1) for ox in (0, 1)
+                        for branch in run(F.max_pool2d(f[..., oy:, ox:], 2, 2), i + 1, top + oy * step,
+                                          left + ox * step, 2 * step)]
+            f = layers[i][1](f)
+        return [(top, left, head(f))]
+    return run(x, 0, 0, 0, 4)
+
+
+def test_the_dense_pass_is_the_plain_whole_image_pass_every_8th_position_and_offset_pooling_between():
+    """Filter rarefaction (stride of pools 3–5 removed, later layers dilated) gives in one pass
+    what the plain fully convolutional net gives at every pooling offset: every 8th position is
+    the plain pass over the whole image, and each other is shift and stitch with offset pooling."""
+    net = float64_net()
+    x = torch.randn(2, 3, 61, 70, dtype=torch.float64)
     with torch.no_grad():
-        m, ys, xs = ev.window_scores(model, x)
-    assert (ys, xs) == ([2, 7, 11], [2, 7, 11, 16]) and m.shape == (2, CLASSES, 3, 4)
-    for i, y in enumerate(ys):
-        for j, x0 in enumerate(xs):
-            with torch.no_grad():
-                torch.testing.assert_close(m[:, :, i, j], model(x[..., y:y + 32, x0:x0 + 32]), atol=1e-5, rtol=0)
+        fine = net.score_map(x, stride=ev.dense_stride(net.crop))
+        _, ys, xs = ev.window_scores(net, x)
+        plain = net.score_map(x)
+        branches = offset_pooled(net, x)
+    assert fine.shape[-2:] == (len(ys), len(xs)) == (8, 10) and (ys[1], xs[-1]) == (4, 36)
+    torch.testing.assert_close(fine[..., ::8, ::8], plain, atol=1e-12, rtol=0)
+    covered = torch.zeros(fine.shape[-2:], dtype=torch.bool)
+    for top, left, m in branches:
+        iy, ix = top // 4, left // 4
+        h, w = fine[..., iy::8, ix::8].shape[-2:]
+        torch.testing.assert_close(fine[..., iy::8, ix::8], m[..., :h, :w], atol=1e-12, rtol=0)
+        covered[iy::8, ix::8] = True
+    assert covered.all()
+
+
+def test_the_dense_pass_takes_window_borders_from_the_image_not_zeros():
+    """A window inside the image sees its neighbours through the convolutions' padding, as in the
+    paper's whole-image pass: it differs from the same window run alone, zero-padded."""
+    net = float64_net()
+    x = torch.randn(1, 3, 48, 48, dtype=torch.float64)
+    with torch.no_grad():
+        fine = net.score_map(x, stride=4)
+        alone = net(x[..., 8:40, 8:40])
+    assert (fine[..., 2, 2] - alone).abs().max() > 1e-3
 
 
 def test_dense_at_a_224_crop_is_the_nets_own_score_map():
-    """At the paper's crop the windows lie on the net's 32-pixel grid: one pass over the centred
-    32·⌊side/32⌋ pixels, as the paper's fully convolutional net computes it."""
+    """At the paper's crop the dense stride is the net's own 32 pixels: one plain pass over the
+    whole image, as the paper's fully convolutional net computes it."""
     torch.manual_seed(0)
     net = arch.build("A", num_classes=CLASSES, width=1 / 16, crop=224, fc_width=8, init="glorot").eval()
     x = torch.randn(1, 3, 250, 290)
     with torch.no_grad():
         m, ys, xs = ev.window_scores(net, x)
-        native = net.score_map(x[..., 13:13 + 224 + 0, 1:1 + 288])
-    assert (len(ys), len(xs)) == (1, 3) and ys == [13] and xs == [1, 33, 65]
-    torch.testing.assert_close(m, native, atol=1e-4, rtol=1e-4)
+        native = net.score_map(x)
+    assert (ys, xs) == ([0], [0, 32, 64])
+    torch.testing.assert_close(m, native, atol=0, rtol=0)
+
+
+def test_score_map_refuses_a_stride_the_poolings_cannot_give():
+    with pytest.raises(ValueError, match="stride must divide 32 by a power of two, got 12"):
+        float64_net().score_map(torch.zeros(1, 3, 64, 64, dtype=torch.float64), stride=12)
 
 
 def test_dense_flip_is_mean_of_image_and_mirror(model):
@@ -197,22 +254,21 @@ def test_batch_size_changes_nothing_and_bounds_the_loads(model):
     assert s.loads == [[0, 1], [2, 3], [4]]
 
 
-def test_dense_passes_hold_at_most_the_batch_in_crops_and_change_nothing(model):
-    """A dense pass of 16 windows per image (Q = 48: 4 × 4 windows closer than the net's
-    stride, each its own crop; two flips run apart) split into passes of at most 5 crops gives
-    the same posteriors."""
+def test_dense_passes_hold_the_batch_of_whole_images_and_change_nothing(model):
+    """One pass per batch of whole images (and one for their mirror images): batches of 3 give
+    the posteriors of one batch of 4."""
     s = FakeSet(random_images(4, 40, 40, seed=16))
     sizes = []
     first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-    hook = first.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    hook = first.register_forward_pre_hook(lambda _, args: sizes.append(tuple(args[0].shape)))
     try:
         whole = ev.dense_posteriors(model, s, 48, NORM, batch_size=256)
-        assert sizes == [4 * 16, 4 * 16]               # one pass per flip: every window of every image
+        assert sizes == [(4, 3, 48, 48)] * 2
         sizes.clear()
-        split = ev.dense_posteriors(model, s, 48, NORM, batch_size=5)
+        split = ev.dense_posteriors(model, s, 48, NORM, batch_size=3)
     finally:
         hook.remove()
-    assert max(sizes) == 5 and sum(sizes) == 2 * 4 * 16
+    assert [n for n, *_ in sizes] == [3, 3, 1, 1]
     torch.testing.assert_close(whole, split, atol=1e-5, rtol=0)
 
 

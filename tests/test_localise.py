@@ -188,10 +188,10 @@ def test_dense_and_centre_boxes_land_in_image_pixels():
     classes = torch.tensor([[0, 3], [1, 2]])
     preds = loc.dense_predictions(net, [tiny_d()], data, 45, IDENTITY, classes)
     boxes, scores = preds[0]
-    assert boxes.shape == (3 * 4, 2, 4) and scores.shape == (12, 2)     # windows every 32/7 px, as dense testing
-    # window at (x 2, y 2) and at (x 16, y 11); its box is x 12..20, y 8..24 of the crop; image is 2× larger
-    torch.testing.assert_close(boxes[0, 0], 2 * torch.tensor([2 + 12.0, 2 + 8.0, 2 + 20.0, 2 + 24.0]))
-    torch.testing.assert_close(boxes[-1, 1], 2 * torch.tensor([16 + 12.0, 11 + 8.0, 16 + 20.0, 11 + 24.0]))
+    assert boxes.shape == (4 * 5, 2, 4) and scores.shape == (20, 2)     # windows every crop/8 px, as dense testing
+    # windows at (x 0, y 0) and at (x 16, y 12); its box is x 12..20, y 8..24 of the crop; image is 2× larger
+    torch.testing.assert_close(boxes[0, 0], 2 * torch.tensor([0 + 12.0, 0 + 8.0, 0 + 20.0, 0 + 24.0]))
+    torch.testing.assert_close(boxes[-1, 1], 2 * torch.tensor([16 + 12.0, 12 + 8.0, 16 + 20.0, 12 + 24.0]))
     assert ((scores > 0) & (scores < 1)).all()
     best = loc.merged_boxes([preds])
     assert best.shape == (2, 2, 4)

@@ -49,12 +49,9 @@ def test_flip_averaging():
     mirrored = TensorImages(images.images.flip(-1), images.labels, images.classes)
     assert torch.allclose(d, tr.descriptors(net, mirrored, 64, NORM), atol=1e-5)
     x = NORM(rescale(images.images, 64))
-    def fc7(t):
-        return net.score_map(t, upto="fc7")
-
-    with torch.no_grad():                            # fc7 at every dense window (every 32/7 px), averaged
-        one = window_scores(net, x, fc7)[0].mean(dim=(2, 3))
-        other = window_scores(net, x.flip(-1), fc7)[0].mean(dim=(2, 3))
+    with torch.no_grad():                            # fc7 at every dense window (every crop/8 px), averaged
+        one = window_scores(net, x, "fc7")[0].mean(dim=(2, 3))
+        other = window_scores(net, x.flip(-1), "fc7")[0].mean(dim=(2, 3))
     assert (one - other).abs().max() > 1e-3, "guard: the net itself is not mirror-symmetric"
     assert torch.allclose(d, (one + other) / 2, atol=1e-5)
     assert d.shape == (4, 16)
@@ -80,9 +77,9 @@ def test_feature_cache_skips_the_forward_pass(tmp_path):
     calls = []
     original = net.score_map
 
-    def counting(x, upto="fc8"):
+    def counting(x, upto="fc8", stride=32):
         calls.append(len(x))
-        return original(x, upto)
+        return original(x, upto, stride)
 
     net.score_map = counting
     first = tr.Extractor(net, tmp_path / "run", NORM, batch_size=4).features(images, "set", [32, 48], "stack")

@@ -114,19 +114,29 @@ def count_params(config: str, **kw) -> int:
     return sum(layer.params for layer in plan(config, **kw))
 
 
-def multiply_adds(config: str, size: int | tuple[int, int], **kw) -> int:
-    """Multiply-adds of one dense forward pass on an input of ``size`` (the FC head as convs)."""
+def multiply_adds(config: str, size: int | tuple[int, int], stride: int = 32, **kw) -> int:
+    """Multiply-adds of one dense forward pass on an input of ``size`` (the FC head as convs), at
+    the output ``stride`` of :meth:`VGG.score_map` (a finer one keeps the resolution of the last
+    poolings, whose stride it removes, and dilates the layers after them)."""
     h, w = (size, size) if isinstance(size, int) else size
-    total = 0
-    for layer in plan(config, **kw):
-        if layer.kind == "pool":
+    layers = plan(config, **kw)
+    pools = [layer.name for layer in layers if layer.kind == "pool"]
+    rarefied, d, total = set(pools[len(pools) - (32 // stride).bit_length() + 1:]), 1, 0
+    for layer in layers:
+        if layer.name in rarefied:
+            h, w, d = h - d, w - d, 2 * d
+        elif layer.kind == "pool":
             h, w = h // 2, w // 2
         elif layer.kind == "conv":
             total += h * w * layer.fan_in * layer.out_ch
         elif layer.kind == "fc":
-            h, w = h - layer.k + 1, w - layer.k + 1
+            h, w = h - d * (layer.k - 1), w - d * (layer.k - 1)
             total += h * w * layer.fan_in * layer.out_ch
     return total
+
+
+#: The net's own output stride: five 2×2 poolings.
+NATIVE_STRIDE = 32
 
 
 class VGG(nn.Module):
@@ -163,23 +173,42 @@ class VGG(nn.Module):
                              f"this net was built for; use score_map() for dense evaluation")
         return self.classifier(torch.flatten(f, 1))
 
-    def score_map(self, x: torch.Tensor, upto: str = "fc8") -> torch.Tensor:
-        """Dense mode: fc6 as a k×k conv, fc7/fc8 as 1×1 convs; (N, out, h, w) for any input ≥ crop.
+    def score_map(self, x: torch.Tensor, upto: str = "fc8", stride: int = NATIVE_STRIDE) -> torch.Tensor:
+        """Dense mode (§3.2): the net over a whole image of any size ≥ crop, fc6 as a k×k conv and
+        fc7/fc8 as 1×1 convs; (N, out, h, w), one position per crop-sized window every ``stride``
+        pixels, the window at position (i, j) having its corner at (i·stride, j·stride).
 
-        ``upto="fc7"`` stops at the penultimate activations (the features of Appendix B)."""
-        f = self.features(x)
-        k = self.crop // 32
-        if f.shape[-2] < k or f.shape[-1] < k:
+        At the native stride (32 px, five 2×2 poolings) this is the plain fully convolutional
+        pass.  A finer ``stride`` (32 divided by a power of two) removes the stride of the last
+        poolings and dilates every layer after them by the stride removed so far (filter
+        rarefaction, as FCN and DeepLab): the same map the plain pass would give with every
+        pooling offset, computed in one pass, with each window's border taken from the image
+        around it (zeros only at the image's own border).  ``upto="fc7"`` stops at the
+        penultimate activations (the features of Appendix B)."""
+        if upto not in ("fc7", "fc8"):
+            raise ValueError(f"upto must be 'fc7' or 'fc8', got {upto!r}")
+        finer = NATIVE_STRIDE // stride
+        if stride < 1 or NATIVE_STRIDE % stride or finer & (finer - 1):
+            raise ValueError(f"stride must divide {NATIVE_STRIDE} by a power of two, got {stride}")
+        pools = [name for name, m in self.features.named_children() if isinstance(m, nn.MaxPool2d)]
+        rarefied, d, f = set(pools[len(pools) - finer.bit_length() + 1:]), 1, x
+        for name, m in self.features.named_children():
+            if name in rarefied:
+                f, d = F.max_pool2d(f, 2, stride=1, dilation=d), 2 * d
+            elif isinstance(m, nn.Conv2d) and d > 1:
+                f = F.conv2d(f, m.weight, m.bias, padding=d * (m.kernel_size[0] // 2), dilation=d)
+            else:
+                f = m(f)
+        k = self.crop // NATIVE_STRIDE
+        if f.shape[-2] < d * (k - 1) + 1 or f.shape[-1] < d * (k - 1) + 1:
             raise ValueError(f"input {tuple(x.shape[-2:])} is smaller than the {self.crop}-pixel crop")
         c = self.classifier
-        y = F.conv2d(f, c.fc6.weight.view(c.fc6.out_features, -1, k, k), c.fc6.bias)
+        y = F.conv2d(f, c.fc6.weight.view(c.fc6.out_features, -1, k, k), c.fc6.bias, dilation=d)
         y = c.drop6(F.relu(y))
         y = F.conv2d(y, c.fc7.weight[:, :, None, None], c.fc7.bias)
         y = c.drop7(F.relu(y))
         if upto == "fc7":
             return y
-        if upto != "fc8":
-            raise ValueError(f"upto must be 'fc7' or 'fc8', got {upto!r}")
         return F.conv2d(y, c.fc8.weight[:, :, None, None], c.fc8.bias)
 
     def weight_layers(self) -> dict[str, nn.Conv2d | nn.Linear]:

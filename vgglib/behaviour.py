@@ -145,12 +145,12 @@ def _training(splits: Splits, p: Profile, root: Path) -> dict[str, Probe]:
 
 
 def fixed_net(p: Profile, classes: int) -> arch.VGG:
-    """A seeded untrained net A with a sharpened last layer: what the evaluation probes test, so
-    that no change to training moves them."""
+    """A seeded untrained net A with a sharpened last layer (posteriors far from uniform, never
+    saturated): what the evaluation probes test, so that no change to training moves them."""
     torch.manual_seed(0)
     net = arch.build("A", num_classes=classes, width=p.width, crop=p.crop, fc_width=p.fc_width, init="glorot")
     with torch.no_grad():
-        net.weight_layers()["fc8"].weight.mul_(20)
+        net.weight_layers()["fc8"].weight.mul_(3)
     return net.eval()
 
 
@@ -159,9 +159,9 @@ def _posteriors(splits: Splits, p: Profile, net: arch.VGG, norm: Normalise) -> d
     for q in (p.scale(256), p.scale(384)):
         for method in ("dense", "multi-crop", "centre"):
             post = evaluate.evaluate(net, splits.test, norm, method, [q], batch_size=p.eval_batch, progress=False)
-            out[f"{method}, Q = {q} px"] = summary(post)
+            out[f"{method}, Q = {q} px"] = summary(post.log())
         out[f"dense without flips, Q = {q} px"] = summary(
-            evaluate.dense_posteriors(net, splits.test, q, norm, flip=False, batch_size=p.eval_batch))
+            evaluate.dense_posteriors(net, splits.test, q, norm, flip=False, batch_size=p.eval_batch).log())
     return out
 
 

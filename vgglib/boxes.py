@@ -232,8 +232,8 @@ def dense_predictions(box_net: arch.VGG, classifiers: list[arch.VGG], data: BoxS
                       normalise: Normalise, classes: torch.Tensor, batch_size: int = 256,
                       autocast: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Protocol 2 at one scale Q, per image: the boxes (P, K, 4) of classes ``classes[i]`` (K)
-    at every position of the dense pass (every crop/7 pixels, as classification's dense test:
-    :func:`vgglib.evaluate.window_scores`), in the image's pixels, and their scores (P, K): the
+    at every position of the dense pass (as classification's dense test, one pass over the whole
+    image: :func:`vgglib.evaluate.window_scores`), in the image's pixels, and their scores (P, K): the
     classification system's soft-max posterior of that class at that position (averaged over
     its nets)."""
     c, device, out = box_net.crop, device_of(box_net), []

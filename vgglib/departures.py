@@ -101,13 +101,13 @@ READINGS = (
     Departure("pool5 at a 32-px crop", "7×7×512 pool5 map at 224 px", "1×1 map at 32 px",
               "the crop is 7× smaller; five 2×2 poolings leave one position",
               "Table 8's page: the fc6–fc7-only regression claim is marked weak"),
-    Departure("dense stride", "class-score map every 32 px at the 224-px crop",
-              "every crop/7 px (≈ 4.6 px at 32), rounded to whole pixels; windows closer than the net's "
-              "32-px stride are each run as a crop of their own",
-              "keeps the paper's relative stride; whole pixels only. A window run alone is zero-padded at its "
-              "border where the paper's whole-image pass sees the neighbouring pixels, and it costs one crop's "
-              "arithmetic (36 windows at the analogue of Q = 384)",
-              "tests: at a 224 crop it is the net's own map; the Performance page: its cost per image"),
+    Departure("dense stride", "class-score map every 32 px at the 224-px crop (crop/7)",
+              "every crop/8 px at a 32-px crop (4 px): the stride of pools 3–5 removed and the layers after "
+              "them dilated, one pass over the whole image; the net's own 32 px at 224",
+              "the net's factor-2 poolings allow crop/8 as the nearest stride to the paper's crop/7; the "
+              "whole-image pass gives each window its border from the image, as the paper's does",
+              "tests: every 8th position is the plain whole-image pass, and equals offset-pooled shift and "
+              "stitch; the Performance page: its cost per image"),
     Departure("test set", "ILSVRC-2012 validation set (50K), test server for a few rows",
               "Fashion-MNIST's 10K test images", "the data set", "not applicable"),
 )

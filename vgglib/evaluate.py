@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .arch import NATIVE_STRIDE
 from .augment import Normalise, rescale
 
 #: The methods :func:`evaluate` knows, in the paper's order (Table 5).
@@ -94,66 +95,43 @@ def _prepare(batch: torch.Tensor, q: int, normalise: Normalise) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- evaluators
 
-#: The net's native output stride (five 2×2 poolings) and how densely the paper samples its
-#: class-score map: every 32 pixels at its 224-pixel crop, one seventh of the crop, which every
-#: profile keeps (≈ 4.6 pixels at a 32-pixel crop).
-NATIVE_STRIDE = 32
+#: How densely the paper samples the class-score map: every 32 pixels at its 224-pixel crop,
+#: one seventh of the crop, which every profile keeps or betters.
 DENSE_STEPS_PER_CROP = 7
 
 
+def dense_stride(crop: int) -> int:
+    """The stride of the dense pass at a crop size: the net's own 32 pixels where that is at
+    most crop/7 (the paper's 224-pixel crop), else 32 halved until it is (4 pixels, crop/8, at a
+    32-pixel crop: the nearest the net's factor-2 poolings allow to the paper's crop/7)."""
+    stride = NATIVE_STRIDE
+    while stride > crop / DENSE_STEPS_PER_CROP and stride > 1:
+        stride //= 2
+    return stride
+
+
 def window_offsets(size: int, crop: int) -> list[int]:
-    """Corners, along one side of ``size`` pixels, of the crop-sized windows a dense pass
-    averages: every crop/7 pixels (rounded) from one border towards the other, as many as fit,
-    the surplus split evenly between both borders.  At a 224-pixel crop this is the net's own
-    32-pixel grid over the centred 32·⌊side/32⌋ pixels; at side = crop, one window."""
+    """Corners, along one side of ``size`` pixels, of the crop-sized windows the dense pass
+    averages: every :func:`dense_stride` pixels from the image's first pixel, as many as fit
+    in the whole image (at Q = crop, the one window).  At a 224-pixel crop this is the net's
+    own 32-pixel grid."""
     if size < crop:
         raise ValueError(f"cannot place a {crop}-pixel window in {size} pixels")
-    step = crop / DENSE_STEPS_PER_CROP
-    n = (size - crop) * DENSE_STEPS_PER_CROP // crop + 1
-    start = (size - crop - round((n - 1) * step)) // 2
-    return [start + round(k * step) for k in range(n)]
+    stride = dense_stride(crop)
+    return [k * stride for k in range(size // stride - crop // stride + 1)]
 
 
-def window_scores(model: nn.Module, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                  autocast: bool = False,
-                  crops_per_pass: int | None = None) -> tuple[torch.Tensor, list[int], list[int]]:
-    """Dense application of ``fn`` (default: the class-score map) to every window of
-    :func:`window_offsets` of a (N, C, H, W) batch: (N, out, ny, nx) and the windows' corners.
-
-    Windows that lie on one 32-pixel grid (equal offsets modulo the native stride) come from
-    one fully convolutional pass over the part of the image they cover (shift and stitch); the
-    passes of equal size run as one batch.  With windows 32 pixels apart (a 224-pixel crop)
-    that is a single pass; with windows closer than 32 pixels (small crops) each pass is one
-    crop.  ``crops_per_pass`` caps one forward pass at that many crop-sized areas (a larger
-    input counts its area in crops): a speed setting only, since each input is computed on
-    its own; measured on the CPU, a few hundred crops per pass is fastest (caches)."""
-    fn = fn or model.score_map
+def window_scores(model: nn.Module, x: torch.Tensor, upto: str = "fc8",
+                  autocast: bool = False) -> tuple[torch.Tensor, list[int], list[int]]:
+    """The dense pass (§3.2) over a whole (N, C, H, W) batch: the class-score map (or with
+    ``upto="fc7"`` the penultimate activations) at every window of :func:`window_offsets`,
+    (N, out, ny, nx), and the windows' corners.  One fully convolutional pass over the whole
+    image (:meth:`vgglib.arch.VGG.score_map` at the profile's :func:`dense_stride`), so each
+    window's border comes from the image around it, zeros only at the image's own border."""
     c, (h, w) = model.crop, x.shape[-2:]
     ys, xs = window_offsets(h, c), window_offsets(w, c)
-
-    def grids(offsets: list[int]) -> list[list[int]]:
-        groups: dict[int, list[int]] = {}
-        for i, o in enumerate(offsets):
-            groups.setdefault(o % NATIVE_STRIDE, []).append(i)
-        return list(groups.values())
-
-    jobs: dict[tuple[int, int], list[tuple[list[int], list[int]]]] = {}
-    for gy in grids(ys):
-        for gx in grids(xs):
-            span = ((ys[gy[-1]] - ys[gy[0]]) // NATIVE_STRIDE, (xs[gx[-1]] - xs[gx[0]]) // NATIVE_STRIDE)
-            jobs.setdefault(span, []).append((gy, gx))
-    out = None
-    for (sy, sx), group in jobs.items():
-        windows = torch.cat([x[..., ys[gy[0]]:ys[gy[0]] + sy * NATIVE_STRIDE + c,
-                               xs[gx[0]]:xs[gx[0]] + sx * NATIVE_STRIDE + c] for gy, gx in group])
-        area = (sy * NATIVE_STRIDE + c) * (sx * NATIVE_STRIDE + c) / c ** 2
-        per_pass = len(windows) if crops_per_pass is None else max(1, int(crops_per_pass / area))
-        with bf16_autocast(x.device, autocast):
-            maps = torch.cat([fn(part).float() for part in windows.split(per_pass)]).unflatten(0, (len(group), len(x)))
-        if out is None:
-            out = maps.new_empty(len(x), maps.shape[2], len(ys), len(xs))
-        for m, (gy, gx) in zip(maps, group):
-            out[:, :, torch.tensor(gy)[:, None], torch.tensor(gx)[None, :]] = m
+    with bf16_autocast(x.device, autocast):
+        out = model.score_map(x, upto, stride=dense_stride(c)).float()
     return out, ys, xs
 
 
@@ -162,19 +140,18 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
                      autocast: bool = False) -> torch.Tensor:
     """Dense evaluation (§3.2): the fully convolutional net over the whole image at scale Q.
 
-    The class-score map is sampled every crop/7 pixels over the whole image, as the paper's
-    net samples it every 32 pixels at its 224-pixel crop (:func:`window_scores`), spatially
-    averaged (the paper's "sum-pooling", taken as a mean so the scores keep the crop's scale),
-    then soft-maxed; with ``flip`` the posteriors of the image and its mirror image are
-    averaged.  Needs Q ≥ the net's crop size.  ``batch_size`` images are loaded at once and
-    each forward pass holds at most ``batch_size`` crop-sized windows, as multi-crop's do."""
+    The class-score map, sampled every :func:`dense_stride` pixels over the whole image in one
+    pass (:func:`window_scores`), is spatially averaged (the paper's "sum-pooling", taken as a
+    mean so the scores keep the crop's scale), then soft-maxed; with ``flip`` the posteriors of
+    the image and its mirror image are averaged.  Needs Q ≥ the net's crop size.
+    ``batch_size`` images are loaded and passed at once."""
     if q < model.crop:
         raise ValueError(f"dense evaluation needs Q ≥ the crop size {model.crop}, got Q={q}; "
                          f"use multicrop_posteriors, which zero-pads")
     device = device_of(model)
 
     def posteriors(x: torch.Tensor) -> torch.Tensor:
-        scores, _, _ = window_scores(model, x, autocast=autocast, crops_per_pass=batch_size)
+        scores, _, _ = window_scores(model, x, autocast=autocast)
         return scores.mean(dim=(2, 3)).softmax(dim=1)
 
     def per_batch(batch: torch.Tensor) -> torch.Tensor:

@@ -39,14 +39,15 @@ def descriptors(model: VGG, images: ImageSet, q: int, normalise: Normalise, batc
                 autocast: bool = False) -> torch.Tensor:
     """Appendix B's descriptor at one scale, float32 (N, fc7 width): fc7 activations of the
     dense net on the image at smallest side ``q``, globally average-pooled, averaged with the
-    mirror image's; positions sampled every crop/7 pixels over the whole image, as in dense testing."""
+    mirror image's; one pass over the whole image, positions as in dense testing
+    (:func:`vgglib.evaluate.window_scores`)."""
     if q < model.crop:
         raise ValueError(f"dense features need Q ≥ the crop size {model.crop}, got Q={q}")
     device = device_of(model)
     out = torch.empty(len(images), model.classifier.fc7.out_features)
 
     def pooled(x: torch.Tensor) -> torch.Tensor:
-        fc7 = window_scores(model, x, lambda t: model.score_map(t, upto="fc7"), autocast)[0]
+        fc7 = window_scores(model, x, "fc7", autocast)[0]
         return fc7.mean(dim=(2, 3))
 
     with eval_mode(model):

@@ -1,10 +1,10 @@
 """The report's evaluation cost section: what the paper's two test protocols cost per image with
 net D, dense multi-scale (three Q, flips) against 150-crop multi-crop (5×5 grid, flips, three Q),
 at the profile's size and at the paper's 224-pixel size, through vgglib.evaluate.  Beside them:
-the naive window-by-window loop at the paper's relative stride (crop/7 pixels, 32 at a 224
-crop), which dense evaluation computes at once, and the one-window dense pass vgglib ran before
-dense evaluation sampled the paper's stride at every profile (the baseline of the goal that
-dense evaluation cost at most 2× the one-window pass at quick)."""
+the naive window-by-window loop at the dense stride (crop/8 pixels at a 32-pixel crop, 32 at a
+224 crop), each window a crop of its own, and the one-window pass (the net on the centred
+32·⌊side/32⌋ pixels only: one window at a 32-pixel crop for every Q < 64), the baseline of the
+goal that dense evaluation cost at most 2× of it at quick's Q = 55 and 73 px."""
 from __future__ import annotations
 
 import time
@@ -24,12 +24,10 @@ GRID, FLIPS = 5, 2
 
 
 def dense_macs(config: str, images_hw: tuple[int, int], qs: list[int], **kw) -> int:
-    """Multiply-adds of dense evaluation of one h×w image at every Q, with its flip."""
-    total = 0
-    for q in qs:
-        h, w = rescaled_size(*images_hw, q)
-        total += FLIPS * arch.multiply_adds(config, (h - h % 32, w - w % 32), **kw)
-    return total
+    """Multiply-adds of dense evaluation of one h×w image at every Q, with its flip: one pass
+    over the whole rescaled image at the dense stride of the crop."""
+    stride = evaluate.dense_stride(kw["crop"])
+    return sum(FLIPS * arch.multiply_adds(config, rescaled_size(*images_hw, q), stride=stride, **kw) for q in qs)
 
 
 def multicrop_macs(config: str, qs: list[int], **kw) -> int:
@@ -38,15 +36,15 @@ def multicrop_macs(config: str, qs: list[int], **kw) -> int:
 
 
 def n_windows(hw: tuple[int, int], q: int, crop: int) -> int:
-    """Windows of one image rescaled to smallest side ``q``, at the paper's relative stride."""
+    """Windows of one image rescaled to smallest side ``q``, at the dense stride."""
     h, w = rescaled_size(*hw, q)
     return len(evaluate.window_offsets(h, crop)) * len(evaluate.window_offsets(w, crop))
 
 
 def naive_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
                      autocast: bool) -> torch.Tensor:
-    """Dense evaluation written as a loop: every crop×crop window at crop/7-pixel steps run
-    through the net, class scores averaged, soft-maxed, flip-averaged (one image at a time)."""
+    """Dense evaluation written as a loop: every crop×crop window at the dense stride run through
+    the net on its own, class scores averaged, soft-maxed, flip-averaged (one image at a time)."""
     out, c = [], model.crop
     with evaluate.eval_mode(model), evaluate.bf16_autocast(torch.device("cpu"), autocast):
         for _, image in evaluate.batches(images, 1):
@@ -60,7 +58,7 @@ def naive_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise,
     return torch.stack(out)
 
 
-def centred_pooled(x: torch.Tensor, stride: int = evaluate.NATIVE_STRIDE) -> torch.Tensor:
+def centred_pooled(x: torch.Tensor, stride: int = arch.NATIVE_STRIDE) -> torch.Tensor:
     """The centred 32·⌊side/32⌋ pixels of a batch: all that the one-window pass saw."""
     h, w = x.shape[-2:]
     top, left = (h % stride) // 2, (w % stride) // 2
@@ -69,9 +67,8 @@ def centred_pooled(x: torch.Tensor, stride: int = evaluate.NATIVE_STRIDE) -> tor
 
 def one_window_posteriors(model: arch.VGG, images: ImageSet, q: int, norm: Normalise, batch: int,
                           autocast: bool) -> torch.Tensor:
-    """Dense evaluation as vgglib once ran it, the benchmark's baseline: the net on
-    the centred 32·⌊side/32⌋ pixels only (one window at a 32-pixel crop for every Q < 64),
-    score map averaged, flips."""
+    """The benchmark's baseline: the plain net on the centred 32·⌊side/32⌋ pixels only (one
+    window at a 32-pixel crop for every Q < 64), score map averaged, flips."""
     out = []
     with evaluate.eval_mode(model), evaluate.bf16_autocast(torch.device("cpu"), autocast):
         for _, b in evaluate.batches(images, batch):

@@ -109,8 +109,8 @@ def jitter_canvases_frame(result: dict) -> pd.DataFrame:
 
 def dense_positions(profile_name: str, qs: tuple[int, ...] = (224, 256, 288, 352, 384, 416, 512)) -> pd.DataFrame:
     """How many windows one dense pass averages per side at each test scale Q (smallest side):
-    the paper's nets at 224 against a profile's.  Both sample the class-score map every
-    crop/7 pixels (:func:`vgglib.evaluate.window_offsets`), so both see the same grid."""
+    the paper's nets at 224 (every 32 pixels, crop/7) against a profile's (every
+    :func:`vgglib.evaluate.dense_stride` pixels: crop/8 at a 32-pixel crop)."""
     p = profiles()[profile_name]
     return pd.DataFrame([{"Q (paper units)": q, "windows per side, paper": len(evaluate.window_offsets(q, 224)),
                           f"Q at {p.name} (px)": p.scale(q),

@@ -101,7 +101,7 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
                               for net, r in zip(nets, classifiers)])
     k = min(5, post.shape[1])
     classes = torch.cat([post.topk(k, 1).indices, test.labels[:, None]], 1)   # top-5, then the true class
-    stride = round(nets[0].crop / evaluate.DENSE_STEPS_PER_CROP, 2)
+    stride = evaluate.dense_stride(nets[0].crop)
     dense, rows, hit, runs = {}, {}, {}, set()
     show = _samples(test)
     boxers = {row: localiser(study, data, row, "PCR", "all")                  # each net loaded once
