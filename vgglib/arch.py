@@ -114,14 +114,12 @@ def count_params(config: str, **kw) -> int:
     return sum(layer.params for layer in plan(config, **kw))
 
 
-def multiply_adds(config: str, size: int | tuple[int, int], stride: int = 32, **kw) -> int:
-    """Multiply-adds of one dense forward pass on an input of ``size`` (the FC head as convs), at
-    the output ``stride`` of :meth:`VGG.score_map` (a finer one keeps the resolution of the last
-    poolings, whose stride it removes, and dilates the layers after them)."""
+def multiply_adds(config: str | list[Layer], size: int | tuple[int, int], stride: int = 32, **kw) -> int:
+    """Multiply-adds of one dense pass (the FC head as convs) on an input of ``size`` at the output
+    ``stride`` of :meth:`VGG.score_map`; ``config``: a configuration (planned with ``kw``) or a plan."""
+    layers = plan(config, **kw) if isinstance(config, str) else config
     h, w = (size, size) if isinstance(size, int) else size
-    layers = plan(config, **kw)
-    pools = [layer.name for layer in layers if layer.kind == "pool"]
-    rarefied, d, total = set(pools[len(pools) - (32 // stride).bit_length() + 1:]), 1, 0
+    rarefied, d, total = rarefied_pools([la.name for la in layers if la.kind == "pool"], stride), 1, 0
     for layer in layers:
         if layer.name in rarefied:
             h, w, d = h - d, w - d, 2 * d
@@ -137,6 +135,15 @@ def multiply_adds(config: str, size: int | tuple[int, int], stride: int = 32, **
 
 #: The net's own output stride: five 2×2 poolings.
 NATIVE_STRIDE = 32
+
+
+def rarefied_pools(pools: list[str], stride: int) -> set[str]:
+    """The poolings whose stride a dense pass at output ``stride`` removes: the last ones, one for
+    each halving of the net's 32 pixels (an error for a stride the poolings cannot give)."""
+    finer = NATIVE_STRIDE // max(stride, 1)
+    if stride < 1 or NATIVE_STRIDE % stride or finer & (finer - 1):
+        raise ValueError(f"stride must divide {NATIVE_STRIDE} by a power of two, got {stride}")
+    return set(pools[len(pools) - finer.bit_length() + 1:])
 
 
 class VGG(nn.Module):
@@ -176,22 +183,15 @@ class VGG(nn.Module):
     def score_map(self, x: torch.Tensor, upto: str = "fc8", stride: int = NATIVE_STRIDE) -> torch.Tensor:
         """Dense mode (§3.2): the net over a whole image of any size ≥ crop, fc6 as a k×k conv and
         fc7/fc8 as 1×1 convs; (N, out, h, w), one position per crop-sized window every ``stride``
-        pixels, the window at position (i, j) having its corner at (i·stride, j·stride).
-
-        At the native stride (32 px, five 2×2 poolings) this is the plain fully convolutional
-        pass.  A finer ``stride`` (32 divided by a power of two) removes the stride of the last
-        poolings and dilates every layer after them by the stride removed so far (filter
-        rarefaction, as FCN and DeepLab): the same map the plain pass would give with every
-        pooling offset, computed in one pass, with each window's border taken from the image
-        around it (zeros only at the image's own border).  ``upto="fc7"`` stops at the
-        penultimate activations (the features of Appendix B)."""
+        pixels, window (i, j) at corner (i·stride, j·stride).  At 32 px this is the plain fully
+        convolutional pass; a finer ``stride`` removes the stride of the last poolings and dilates
+        the layers after them (filter rarefaction, as FCN and DeepLab): the plain pass at every
+        pooling offset in one pass, each window's border from the image around it (zeros only at
+        the image's own border).  ``upto="fc7"``: the penultimate activations (Appendix B)."""
         if upto not in ("fc7", "fc8"):
             raise ValueError(f"upto must be 'fc7' or 'fc8', got {upto!r}")
-        finer = NATIVE_STRIDE // stride
-        if stride < 1 or NATIVE_STRIDE % stride or finer & (finer - 1):
-            raise ValueError(f"stride must divide {NATIVE_STRIDE} by a power of two, got {stride}")
         pools = [name for name, m in self.features.named_children() if isinstance(m, nn.MaxPool2d)]
-        rarefied, d, f = set(pools[len(pools) - finer.bit_length() + 1:]), 1, x
+        rarefied, d, f = rarefied_pools(pools, stride), 1, x
         for name, m in self.features.named_children():
             if name in rarefied:
                 f, d = F.max_pool2d(f, 2, stride=1, dilation=d), 2 * d

@@ -129,10 +129,16 @@ def window_scores(model: nn.Module, x: torch.Tensor, upto: str = "fc8",
     image (:meth:`vgglib.arch.VGG.score_map` at the profile's :func:`dense_stride`), so each
     window's border comes from the image around it, zeros only at the image's own border."""
     c, (h, w) = model.crop, x.shape[-2:]
-    ys, xs = window_offsets(h, c), window_offsets(w, c)
     with bf16_autocast(x.device, autocast):
-        out = model.score_map(x, upto, stride=dense_stride(c)).float()
-    return out, ys, xs
+        out = model.score_map(x, upto, stride=pass_stride(h, w, c)).float()
+    return out, window_offsets(h, c), window_offsets(w, c)
+
+
+def pass_stride(h: int, w: int, crop: int) -> int:
+    """The stride the dense pass over an h×w image runs at: :func:`dense_stride`, or the net's
+    own where only one window fits (the plain pass computes that window for less)."""
+    one = len(window_offsets(h, crop)) == len(window_offsets(w, crop)) == 1
+    return NATIVE_STRIDE if one else dense_stride(crop)
 
 
 def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, flip: bool = True,

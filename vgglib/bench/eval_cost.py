@@ -8,6 +8,7 @@ goal that dense evaluation cost at most 2× of it at quick's Q = 55 and 73 px.""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -26,8 +27,8 @@ GRID, FLIPS = 5, 2
 def dense_macs(config: str, images_hw: tuple[int, int], qs: list[int], **kw) -> int:
     """Multiply-adds of dense evaluation of one h×w image at every Q, with its flip: one pass
     over the whole rescaled image at the dense stride of the crop."""
-    stride = evaluate.dense_stride(kw["crop"])
-    return sum(FLIPS * arch.multiply_adds(config, rescaled_size(*images_hw, q), stride=stride, **kw) for q in qs)
+    return sum(FLIPS * arch.multiply_adds(config, (h, w), stride=evaluate.pass_stride(h, w, kw["crop"]), **kw)
+               for h, w in (rescaled_size(*images_hw, q) for q in qs))
 
 
 def multicrop_macs(config: str, qs: list[int], **kw) -> int:
@@ -108,6 +109,29 @@ def measure(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int], r
             "ratio": round(m / d, 2), "crops_timed_per_image": crops_timed, "extrapolated": bool(subset_grid)}
 
 
+def per_scale(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int], repeats: int, batch: int,
+              autocast: bool, val_images: int) -> list[dict]:
+    """At each test scale Q (pixels): dense evaluation (flips) against the one-window pass, in
+    time and in multiply-adds, and what the validation that drives the schedule costs per epoch
+    (dense at that Q without flips, over the profile's ``val_images``)."""
+    rows, n, c = [], len(images), model.crop
+    hw = tuple(images.load([0])[0][0].shape[-2:])
+    def timed(fn: Callable[..., object], *args: object, **kw: object) -> float:
+        return 1000 * median([seconds(lambda: fn(*args, **kw)) for _ in range(repeats)]) / n
+
+    for q in qs:
+        dense = timed(evaluate.dense_posteriors, model, images, q, norm, batch_size=batch, autocast=autocast)
+        one = timed(one_window_posteriors, model, images, q, norm, batch, autocast)
+        val = timed(evaluate.dense_posteriors, model, images, q, norm, flip=False, batch_size=batch, autocast=autocast)
+        h, w = rescaled_size(*hw, q)
+        macs = (arch.multiply_adds(model.layers, (h, w), evaluate.pass_stride(h, w, c))
+                / arch.multiply_adds(model.layers, (h - h % 32, w - w % 32)))
+        rows.append({"Q (px)": q, "dense_ms": round(dense, 2), "one_window_ms": round(one, 2),
+                     "dense_over_one_window": round(dense / one, 2), "macs_over_one_window": round(macs, 2),
+                     "validation_s_per_epoch": round(val * val_images / 1000, 1)})
+    return rows
+
+
 def evaluation_cost(p: Profile, val: ImageSet, full: Profile, profile_images: int, full_images: int,
                     profile_repeats: int, full_repeats: int, full_qs: tuple[int, ...],
                     full_subset_grid: int) -> dict:
@@ -125,6 +149,8 @@ def evaluation_cost(p: Profile, val: ImageSet, full: Profile, profile_images: in
     rows.append({"size": f"{p.name} profile: D width {p.width}, {p.crop} crop, {hw[0]}×{hw[1]} images",
                  "qs": ", ".join(map(str, qs)), "images": profile_images, **row,
                  "macs_ratio": round(multicrop_macs("D", qs, **kw) / dense_macs("D", hw, qs, **kw), 2)})
+    scales = per_scale(small, images, Normalise((128.0,) * 3), qs, profile_repeats, p.eval_batch, p.bf16,
+                       len(val))
     big = arch.build("D", num_classes=1000)
     g = torch.Generator().manual_seed(0)
     photos = TensorImages(torch.stack([photo(*PHOTO_HW, g) for _ in range(full_images)]),
@@ -151,11 +177,20 @@ def evaluation_cost(p: Profile, val: ImageSet, full: Profile, profile_images: in
              f"(150 × full D on 2 cores would take minutes per image).",
              "One window: dense as vgglib once ran it, before it sampled the paper's stride (the centred "
              "32·⌊side/32⌋ pixels: one window at a 32-pixel crop for every Q below 64); the goal for dense over "
-             "one window is ≤ 2 at quick. Naive windows: every crop×crop window at crop/7-pixel steps (the "
-             "paper's relative stride) through the net, with flips, one image at a time; at 224 extrapolated "
-             "from multi-crop's per-crop time.",
+             "one window is ≤ 2 at quick's Q = 55 and 73 px, each Q on its own in the second table, beside "
+             "the validation's cost per epoch (dense at that Q without flips over the validation images). "
+             "Naive windows: every crop×crop window at the dense stride through the net on its own, with "
+             "flips, one image at a time; at 224 extrapolated from multi-crop's per-crop time.",
              "macs ratio: the same ratio from multiply-adds (vgglib.arch.multiply_adds), the cost in "
              "arithmetic alone; the paper notes multi-crop's cost is what makes dense evaluation the default."]
     return section("eval_cost", "Evaluation cost per image: dense multi-scale against 150-crop multi-crop",
                    {"profile": p.name, "paper_q": list(PAPER_Q), "grid": GRID, "flips": FLIPS},
-                   [table("Evaluation time per image", units, rows)], notes, started)
+                   [table("Evaluation time per image", units, rows),
+                    table(f"Dense against the one-window pass at each Q, {p.name} profile", SCALE_UNITS, scales)],
+                   notes, started)
+
+
+#: The units of :func:`per_scale`'s columns.
+SCALE_UNITS = {"Q (px)": "px", "dense_ms": "ms/image", "one_window_ms": "ms/image",
+               "dense_over_one_window": "× one window", "macs_over_one_window": "× one window",
+               "validation_s_per_epoch": "s/epoch"}
