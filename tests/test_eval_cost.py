@@ -36,7 +36,7 @@ def test_each_scale_sets_dense_beside_the_one_window_pass_and_prices_validation(
     images = TensorImages(torch.randint(0, 255, (3, 3, 28, 28), dtype=torch.uint8), torch.zeros(3, dtype=torch.long),
                           ["x"])
     rows = eval_cost.per_scale(model, images, Normalise((128.0,) * 3), [32, 55], 1, 4, False, val_images=5000)
-    assert [r["Q (px)"] for r in rows] == [32, 55]
+    assert [r["Q"] for r in rows] == [32, 55]
     assert rows[0]["macs_over_one_window"] == 1.0                  # at Q = crop both are the plain pass
     assert rows[1]["macs_over_one_window"] > 1.0 and all(r["validation_s_per_epoch"] > 0 for r in rows)
     assert set(rows[0]) == set(eval_cost.SCALE_UNITS)

@@ -126,7 +126,7 @@ def per_scale(model: arch.VGG, images: ImageSet, norm: Normalise, qs: list[int],
         h, w = rescaled_size(*hw, q)
         macs = (arch.multiply_adds(model.layers, (h, w), evaluate.pass_stride(h, w, c))
                 / arch.multiply_adds(model.layers, (h - h % 32, w - w % 32)))
-        rows.append({"Q (px)": q, "dense_ms": round(dense, 2), "one_window_ms": round(one, 2),
+        rows.append({"Q": q, "dense_ms": round(dense, 2), "one_window_ms": round(one, 2),
                      "dense_over_one_window": round(dense / one, 2), "macs_over_one_window": round(macs, 2),
                      "validation_s_per_epoch": round(val * val_images / 1000, 1)})
     return rows
@@ -191,6 +191,6 @@ def evaluation_cost(p: Profile, val: ImageSet, full: Profile, profile_images: in
 
 
 #: The units of :func:`per_scale`'s columns.
-SCALE_UNITS = {"Q (px)": "px", "dense_ms": "ms/image", "one_window_ms": "ms/image",
+SCALE_UNITS = {"Q": "px", "dense_ms": "ms/image", "one_window_ms": "ms/image",
                "dense_over_one_window": "× one window", "macs_over_one_window": "× one window",
                "validation_s_per_epoch": "s/epoch"}
