@@ -110,6 +110,12 @@ def table5_claims(result: dict) -> list[Claim]:
 FUSION_METHODS = {"dense": "dense", "multi-crop": "multi-crop", "multi-crop & dense": "dense+multi-crop"}
 
 
+def fusion(name: str) -> tuple[tuple[str, ...], str]:
+    """A Table 6 fusion's nets and its evaluation as the paper names it (``dense``,
+    ``multi-crop``, ``multi-crop & dense``: the last words of the row)."""
+    return (paper.SUBMISSION_NETS if name.startswith("ILSVRC") else JITTERED), name.rsplit(", ", 1)[1]
+
+
 def best_member(result6: dict, name: str, result5: dict | None = None) -> tuple[float, Noise]:
     """A fusion's best single member tested as the fusion is, and the paired noise between the
     two: as the record stores it, or for records made before that, the best member by dense
@@ -119,8 +125,8 @@ def best_member(result6: dict, name: str, result5: dict | None = None) -> tuple[
     v = result6["rows"][name]
     if "best_single" in v:
         return v["best_single"]["top1"], same_nets(v["paired_se"])
-    nets = paper.SUBMISSION_NETS if name.startswith("ILSVRC") else JITTERED
-    method = FUSION_METHODS[name.rsplit(", ", 1)[1]]
+    nets, evaluation = fusion(name)
+    method = FUSION_METHODS[evaluation]
     if method == "dense":
         return min(result6["singles"][r]["top1"] for r in nets), same_nets(stored_se(v))
     best = (min(result5["rows"][r][method]["top1"] for r in nets) if result5 is not None
@@ -136,10 +142,8 @@ def table6_claims(result: dict, result5: dict | None = None) -> list[Claim]:
     out = []
     for i, name in enumerate(result["rows"]):
         ours_b, noise = best_member(result, name, result5)
-        method = FUSION_METHODS[name.rsplit(", ", 1)[1]]
-        nets = paper.SUBMISSION_NETS if name.startswith("ILSVRC") else JITTERED
-        paper_b = min(paper.TABLE4[r][0] if method == "dense" else paper.TABLE5[r][name.rsplit(", ", 1)[1]][0]
-                      for r in nets)
+        nets, evaluation = fusion(name)
+        paper_b = min(paper.TABLE4[r][0] if evaluation == "dense" else paper.TABLE5[r][evaluation][0] for r in nets)
         out.append(Claim.from_evidence(f"table6/fusion/{i}", "§4.4", f"the fusion beats its best single net: {name}",
                                        "better", Evidence(result["rows"][name]["top1"], ours_b, *interval(noise)),
                                        (paper.TABLE6[name][0], paper_b)))
@@ -155,7 +159,7 @@ def table7_claims(result5: dict, result6: dict) -> list[Claim]:
     single, noise = best_member(result6, name, result5)
     p = paper.TABLE7
     return [Claim.from_evidence("table7/fusion-vs-single", "§4.5",
-                                f"the best fusion (2 nets: {name.rsplit(', ', 1)[1]}) beats its best single net",
+                                f"the best fusion (2 nets: {fusion(name)[1]}) beats its best single net",
                                 "better", Evidence(two[name]["top1"], single, *interval(noise)),
                                 (p["VGG (2 nets, multi-crop & dense eval.)"][0],
                                  p["VGG (1 net, multi-crop & dense eval.)"][0]))]
