@@ -186,7 +186,8 @@ def summary(verdicts: pd.Series | list[str]) -> str:
 
 def rules() -> str:
     """How every verdict is reached, in one paragraph (Markdown) for the Claims page."""
-    effect = min(paper_effects(), key=paper_effects().get)
+    effects = paper_effects()
+    effect = min(effects, key=effects.get)
     return ("A claim that one side is **better** holds when the whole interval of the gap lies on its side of "
             "zero and does not hold when it lies on the other; a claim that two nets are **equal** (or one "
             "**no worse**) is an equivalence test: it holds only when the whole interval lies within ± the "

@@ -112,12 +112,14 @@ def interval(noise: Noise) -> tuple[float, str]:
     return round(noise.half_width, 2), f"{noise.kind}, {LEVEL:.0%} interval{dof}"
 
 
-def stored_se(value: dict) -> float | None:
+def stored_se(value: dict, key: str | None = None) -> float:
     """The paired standard error a record stores beside a comparison: ``paired_se``, or from
-    records made before the noise model, ``paired`` (two standard errors); None if neither."""
-    if "paired_se" in value:
-        return value["paired_se"]
-    return value["paired"] / 2 if "paired" in value else None
+    records made before the noise model, ``paired`` (two standard errors); with ``key``, the
+    entry of that name in a record that stores several comparisons."""
+    new = "paired_se" in value
+    stored = value["paired_se" if new else "paired"]
+    stored = stored if key is None else stored[key]
+    return stored if new else stored / 2
 
 
 def paired(value: dict) -> tuple[float, str]:

@@ -93,15 +93,15 @@ def table5_claims(result: dict) -> list[Claim]:
     out = []
     for row, m in result["rows"].items():
         p = {k: v[0] for k, v in paper.TABLE5[row].items()}
-        se = m["paired_se"] if "paired_se" in m else {k: v / 2 for k, v in m["paired"].items()}
         out.append(Claim.from_evidence(
             f"table5/multi-crop/{row}", "§4.3", f"multi-crop beats dense ({row})", "better",
-            Evidence(m["multi-crop"]["top1"], m["dense"]["top1"], *interval(same_nets(se["multi-crop vs dense"]))),
+            Evidence(m["multi-crop"]["top1"], m["dense"]["top1"],
+                     *interval(same_nets(stored_se(m, "multi-crop vs dense")))),
             (p["multi-crop"], p["dense"])))
         out.append(Claim.from_evidence(
             f"table5/combined/{row}", "§4.3", f"multi-crop & dense beat either alone ({row})", "better",
             Evidence(m["dense+multi-crop"]["top1"], min(m["dense"]["top1"], m["multi-crop"]["top1"]),
-                     *interval(same_nets(se["combined vs best"]))),
+                     *interval(same_nets(stored_se(m, "combined vs best")))),
             (p["multi-crop & dense"], min(p["dense"], p["multi-crop"]))))
     return out
 

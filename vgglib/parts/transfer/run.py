@@ -24,7 +24,7 @@ from ...features import (
     stacked,
     voc_protocol,
 )
-from ...noise import Noise, interval, same_nets
+from ...noise import Noise, interval
 from ...profiles import TransferSettings
 from ...study import Study, scale_of
 from ...targets import (
@@ -71,8 +71,7 @@ def _evidence(a: float, b: float, se: float, kind: str, dof: float = math.inf) -
     """The stored evidence of a claim on a higher-is-better measure of a ``kind`` of target:
     both scores and the 95 % interval of the paired noise its protocol measures (standard
     error ``se`` with ``dof`` degrees of freedom)."""
-    return Evidence(a, b, *interval(same_nets(se, NOISE_KINDS[kind]) if math.isinf(dof)
-                                    else Noise(se, dof, NOISE_KINDS[kind]))).to_record()
+    return Evidence(a, b, *interval(Noise(se, dof, NOISE_KINDS[kind]))).to_record()
 
 
 def _embedding(x: torch.Tensor, labels: torch.Tensor, limit: int = 600) -> dict:
