@@ -93,7 +93,7 @@ def test_a_pure_refactor_keeps_every_key_and_every_output(package_copy):
         text = text.replace("from .dropout import", "from .masks import")
         text = re.sub(r"\bderived_seed\b", "seed_of", text)
         path.write_text(text)
-    edit(package_copy / "masks.py", "        keep = torch.stack(", "        keep: torch.Tensor = torch.stack(")
+    edit(package_copy / "masks.py", "        keep = keep_mask(", "        keep: torch.Tensor = keep_mask(")
     after = probe(package_copy, *identity.VERSIONS)
     assert after["problems"] == []
     assert after["keys"] == before["keys"]
@@ -109,7 +109,7 @@ def test_a_change_of_the_augmentations_semantics_fails_until_its_version_is_bump
     assert "augment, fixed S;" in problem and "augment, jittered S;" in problem
     assert "bump VERSIONS['classifier'] in vgglib/identity.py" in problem
     assert changed["keys"] == before["keys"]
-    edit(package_copy / "identity.py", '"classifier": 2', '"classifier": 3')
+    edit(package_copy / "identity.py", '"classifier": 3', '"classifier": 4')
     bumped = probe(package_copy)
     nets = set(before["keys"]) - {"localiser"}      # a localiser's key moves with its donor's key
     assert all(bumped["keys"][k] != before["keys"][k] for k in nets)

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from .dropout import sample_keys
+
 if TYPE_CHECKING:
     from vgglib.images import ImageSet
     from vgglib.stats import Stats
@@ -48,8 +50,8 @@ class Normalise:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise a (N, 3, H, W) batch of 0–255 pixels (any float or uint8 dtype)."""
-        mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1).to(x.device, non_blocking=True)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1).to(x.device, non_blocking=True)
         return (x.float() * (self.scale / 255.0) - mean) / std
 
 
@@ -138,12 +140,14 @@ class Augmenter:
             x = self._crop_batch(images, geometry)
         else:
             x = self._crop_list(images, geometry)
-        if self.flip:   # the draws live on the CPU; the images may be on a GPU (vgglib.fastdata)
-            x = torch.where(geometry["flip"].view(-1, 1, 1, 1).to(x.device), x.flip(-1), x)
+        # The draws live on the CPU and the images may be on a GPU (vgglib.fastdata): what the
+        # draws give crosses without waiting (non_blocking), so the host never stalls the device.
+        if self.flip:
+            x = torch.where(geometry["flip"].view(-1, 1, 1, 1).to(x.device, non_blocking=True), x.flip(-1), x)
         if self.colour_std:
             coef = geometry["alpha"] * (self.colour_std / PAPER_COLOUR_STD) * self.sqrt_eigval
             shift = (self.eigvec.unsqueeze(0) * coef.unsqueeze(1)).sum(-1)
-            x = x + shift.view(-1, 3, 1, 1).to(x.device)
+            x = x + shift.view(-1, 3, 1, 1).to(x.device, non_blocking=True)
         return self.normalise(x)
 
     def _crop_list(self, images: list[torch.Tensor], geometry: dict) -> torch.Tensor:
@@ -165,10 +169,11 @@ class Augmenter:
         b, _, h, w = images.shape
         shrink = geometry["S"] < min(h, w)
         keep = (~shrink).nonzero().flatten()
-        out = torch.empty(b, 3, self.crop, self.crop) if len(keep) < b else None
+        out = torch.empty(b, 3, self.crop, self.crop, device=images.device) if len(keep) < b else None
         if shrink.any():
             idx = shrink.nonzero().flatten()
-            out[idx] = self._crop_list(list(images[idx]), {k: v[idx] for k, v in geometry.items()})
+            out[idx.to(images.device)] = self._crop_list(list(images[idx.to(images.device)]),
+                                                         {k: v[idx] for k, v in geometry.items()})
         if len(keep):
             sizes = torch.tensor([rescaled_size(h, w, int(s)) for s in geometry["S"][keep]],
                                  dtype=torch.float64)
@@ -180,8 +185,10 @@ class Augmenter:
             centres = ((2 * torch.arange(self.crop, dtype=torch.float64) + 1) / self.crop - 1)[None]
             gx = (self.crop / new_w)[:, None] * centres + ((2 * x0 + self.crop) / new_w - 1)[:, None]
             gy = (self.crop / new_h)[:, None] * centres + ((2 * y0 + self.crop) / new_h - 1)[:, None]
-            n, c = len(keep), self.crop
-            grid = torch.stack([gx.float()[:, None, :].expand(n, c, c), gy.float()[:, :, None].expand(n, c, c)], -1)
+            n, c, dev = len(keep), self.crop, images.device
+            gx, gy = gx.float().to(dev, non_blocking=True), gy.float().to(dev, non_blocking=True)
+            grid = torch.stack([gx[:, None, :].expand(n, c, c), gy[:, :, None].expand(n, c, c)], -1)
+            keep = keep.to(dev)
             sampled = F.grid_sample((images if out is None else images[keep]).float(), grid, mode="bilinear",
                                     padding_mode="border", align_corners=False)
             if out is None:
@@ -232,11 +239,12 @@ class BatchLoader:
     def __len__(self) -> int:
         return self.steps_per_epoch
 
-    def batch(self, epoch: int, step: int,
-              order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """This rank's (inputs, labels) of one step; ``order`` is the epoch's permutation."""
+    def batch(self, epoch: int, step: int, order: torch.Tensor | None = None,
+              source: ImageSet | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's (inputs, labels) of one step; ``order`` is the epoch's permutation and
+        ``source`` what loads the images (default: the set; vgglib.fastdata's copy on a device)."""
         idx, geometry = self.draw(epoch, step, order)
-        images, labels = self.images.load(idx)
+        images, labels = (source or self.images).load(idx)
         return self.augmenter(images, geometry), labels
 
     def draw(self, epoch: int, step: int, order: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
@@ -249,12 +257,12 @@ class BatchLoader:
         lo, hi = self.rank * share, (self.rank + 1) * share
         return idx[lo:hi], slice_geometry(geometry, lo, hi)
 
-    def sample_keys(self, epoch: int, step: int) -> list[int]:
+    def sample_keys(self, epoch: int, step: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """One key per sample of this rank's share of a step, from (seed, epoch, the sample's
-        place in the epoch): the same whichever rank holds it (per-sample dropout masks)."""
+        place in the epoch), computed on ``device``: the same whichever rank holds it
+        (per-sample dropout masks, :mod:`vgglib.dropout`)."""
         share = self.batch_size // self.world
-        first = step * self.batch_size + self.rank * share
-        return [derived_seed(self.seed, epoch, first + j) for j in range(share)]
+        return sample_keys(self.seed, epoch, step * self.batch_size + self.rank * share, share, device)
 
     def order(self, epoch: int) -> torch.Tensor:
         """The permutation of the training images in ``epoch``."""

@@ -29,6 +29,7 @@ from .augment import Augmenter, BatchLoader, Normalise, rescale, rescaled_size
 from .box_data import BoxSet, LocSplits
 from .data import Splits
 from .evaluate import batches, bf16_autocast, device_of, eval_mode, window_scores
+from .images import ImageSet
 from .profiles import Profile
 from .runs import Row, RunSpec, RunStore, Settings
 from .train import Classification, train
@@ -127,11 +128,12 @@ class BoxLoader(BatchLoader):
         super().__init__(data.images, augmenter, batch_size, seed, rank, world, workers)
         self.boxes = data.first_boxes()
 
-    def batch(self, epoch: int, step: int,
-              order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """This rank's augmented inputs, labels and crop-normalised box targets of one step."""
+    def batch(self, epoch: int, step: int, order: torch.Tensor | None = None,
+              source: ImageSet | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This rank's augmented inputs, labels and crop-normalised box targets of one step
+        (``source`` as in :meth:`BatchLoader.batch`)."""
         idx, geometry = self.draw(epoch, step, order)
-        images, labels = self.images.load(idx)
+        images, labels = (source or self.images).load(idx)
         sizes = [tuple(im.shape[-2:]) for im in images]
         return (self.augmenter(images, geometry), labels,
                 crop_targets(self.boxes[idx], sizes, geometry, self.augmenter.crop))

@@ -8,6 +8,12 @@ on the training device by nvJPEG (torchvision's ``decode_jpeg(device="cuda")``),
 rescale, crop, flip and colour shift then run there too.  On a machine without CUDA the
 device path falls back to decoding on the CPU, with the same augmentation.
 
+A third piece needs no setting: a data set held in memory (Fashion-MNIST, the canvases) is
+kept resident on the training device, and each step gathers its batch, rescales, crops, flips
+and colour-shifts it there (:func:`resident_batches`).  Only the step's draws (a few numbers
+per image, from the CPU generator that fixes them) cross to the device, without a wait, so a
+GPU is never held up by the host; on a CPU it is the same arithmetic as loading each batch.
+
     python -m vgglib.fastdata /data/imagenet/train /data/imagenet/train-s512   # resumable
 """
 from __future__ import annotations
@@ -23,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from .augment import BatchLoader
-from .images import IMAGE_EXTENSIONS, FileImages, decode_file
+from .images import IMAGE_EXTENSIONS, FileImages, ImageSet, Subset, TensorImages, decode_file
 
 #: The largest training scale S of the paper (§3.1): a copy at this smallest side loses nothing.
 PRESIZE_SMALLEST = 512
@@ -88,12 +94,62 @@ def device_batches(loader: BatchLoader, epoch: int, device: torch.device | str,
         yield loader.augmenter(images, geometry), loader.images.labels[idx].to(device)
 
 
+def in_memory(images: ImageSet) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The (N, C, H, W) uint8 pixels and labels of a set held in memory (a ``TensorImages`` or
+    a subset of one), with C as stored (1 for grey); None for a set read from files."""
+    if isinstance(images, TensorImages):
+        return images.images, images.labels
+    if isinstance(images, Subset):
+        parent = in_memory(images.parent)
+        if parent is not None:
+            return parent[0][images.indices], parent[1][images.indices]
+    return None
+
+
+class Resident(ImageSet):
+    """An in-memory training set copied once to the training device, with its labels: what
+    :meth:`BatchLoader.batch` loads from in place of the set itself."""
+
+    def __init__(self, images: ImageSet, device: torch.device):
+        pixels, labels = in_memory(images)
+        self.classes, self.device = images.classes, device
+        self.pixels, self._labels = pixels.to(device), labels.to(device)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self._labels
+
+    @property
+    def uniform(self) -> bool:
+        return True
+
+    def load(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``idx`` as (B, 3, H, W) uint8 on the device (grey repeated to RGB), and labels."""
+        idx = torch.as_tensor(idx).to(self.device, non_blocking=True)
+        return self.pixels[idx].expand(-1, 3, -1, -1), self._labels[idx]
+
+
+def resident_batches(loader: BatchLoader, epoch: int, resident: Resident,
+                     start_step: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
+    """The batches of ``loader.epoch(epoch)`` from an in-memory set held on the device: the same
+    images and draws, so the same pixels, as the loader's own epoch on the CPU."""
+    order = loader.order(epoch)
+    for step in range(start_step, loader.steps_per_epoch):
+        yield loader.batch(epoch, step, order, resident)
+
+
 def epoch_batches(loader: BatchLoader, epoch: int, device: torch.device, start_step: int,
-                  decode: str) -> Iterator[tuple[torch.Tensor, ...]]:
-    """The training loop's batches: on the device when the profile's ``decode`` is "device",
-    the images are files and nvJPEG is there; else the loader's own (CPU) epoch."""
+                  decode: str, resident: Resident | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+    """The training loop's batches: from ``resident`` (an in-memory set on the device) when
+    given; decoded on the device when the profile's ``decode`` is "device", the images are files
+    and nvJPEG is there; else the loader's own (CPU) epoch."""
     if decode not in ("cpu", "device"):
         raise ValueError(f"profile setting decode must be 'cpu' or 'device', got {decode!r}")
+    if resident is not None:
+        return resident_batches(loader, epoch, resident, start_step)
     if decode == "device" and isinstance(loader.images, FileImages) and cuda_decode_available():
         return device_batches(loader, epoch, device, start_step)
     return loader.epoch(epoch, start_step)

@@ -24,7 +24,7 @@ import torch
 #:   features    cached Appendix B descriptors of a net
 #: A localiser's key also holds its donor's key, and cached posteriors and features live in
 #: their net's run directory, so bumping ``classifier`` renews everything built on the nets.
-VERSIONS: dict[str, int] = {"classifier": 2, "localiser": 2, "posteriors": 2, "features": 2}
+VERSIONS: dict[str, int] = {"classifier": 3, "localiser": 3, "posteriors": 2, "features": 2}
 
 
 def version(kind: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -23,6 +24,9 @@ from .results import provenance
 from .runs import Row, RunStore
 from .train import dataset_id, ensure
 
+if TYPE_CHECKING:
+    from .plan import TableBar
+
 
 @dataclass
 class Study:
@@ -33,6 +37,7 @@ class Study:
     splits: Splits
     seed: int = 0
     progress: bool = True
+    bar: TableBar | None = None     # one progress bar over the table's epochs (vgglib.plan)
     _models: dict = field(default_factory=dict)
 
     @property
@@ -45,7 +50,7 @@ class Study:
         """The trained net of a row (trained now, with its chain, if the store lacks it)."""
         key = (row, self.seed if seed is None else seed)
         if key not in self._models:
-            model, run = ensure(row, self.profile, self.store, self.splits, key[1], self.progress)
+            model, run = ensure(row, self.profile, self.store, self.splits, key[1], self.progress, self.bar)
             if self.profile.channels_last:
                 model = model.to(memory_format=torch.channels_last)
             self._models[key] = (model.eval(), run)

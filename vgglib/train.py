@@ -16,6 +16,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
@@ -29,6 +30,9 @@ from .dropout import sample_dropout
 from .files import save_tensor, write_json
 from .profiles import Profile
 from .runs import Row, RunSpec, RunStore, Scale, make_spec
+
+if TYPE_CHECKING:
+    from .plan import TableBar
 
 
 @dataclass
@@ -64,6 +68,10 @@ class PlateauSchedule:
         self.decays_left -= 1
         self.decays += 1
         return "decay"
+
+
+#: Steps between reads of the training loss for the progress bar (each read waits for the device).
+LOG_EVERY = 50
 
 
 def distributed() -> tuple[int, int]:
@@ -143,9 +151,10 @@ class Classification:
 
 def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
           parent: arch.VGG | None = None, progress: bool = True,
-          task: Classification | None = None) -> arch.VGG:
+          task: Classification | None = None, bar: TableBar | None = None) -> arch.VGG:
     """Train (or resume, or reuse) the run of ``spec``; returns the trained model.  ``task``
-    defaults to :class:`Classification` of ``splits`` from ``parent``.
+    defaults to :class:`Classification` of ``splits`` from ``parent``; ``bar`` is the table's
+    progress bar (:class:`vgglib.plan.TableBar`), which then counts its epochs.
 
     Under ``torchrun`` only rank 0 writes the run store; the others wait for it at barriers.
     The run directory is made only once everything before the first step has worked, and a
@@ -176,7 +185,7 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
         store.path(spec)
     barrier(world)
     try:
-        loop = Loop(spec, run, task, model, opt, loader, profile, rank, world, progress)
+        loop = Loop(spec, run, task, model, opt, loader, profile, rank, world, progress, bar)
         metrics, done = loop.fit(norm, RunState.start(spec, state, rank == 0))
     except BaseException:
         if rank == 0:
@@ -259,12 +268,15 @@ class Loop:
     rank: int
     world: int
     progress: bool
+    table_bar: TableBar | None = None
 
     def __post_init__(self) -> None:
         self.lead = self.rank == 0
         self.device = next(self.model.parameters()).device
         self.net = torch.nn.parallel.DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.clock = time.perf_counter()
+        in_memory = fastdata.in_memory(self.loader.images) is not None
+        self.resident = fastdata.Resident(self.loader.images, self.device) if in_memory else None
 
     def wall(self, state: RunState) -> float:
         """Seconds this run has trained, over every piece of it."""
@@ -280,32 +292,41 @@ class Loop:
 
     def train_one_epoch(self, state: RunState) -> float:
         """SGD over the rest of epoch ``state.epoch`` from ``state.step`` (dropout masks keyed by
-        each sample's place in the epoch), with checkpoints inside it; returns its seconds."""
+        each sample's place in the epoch), with checkpoints inside it; returns its seconds.
+
+        Nothing in a step waits for the device: the loss is summed on the device and read only
+        at log points (every ``LOG_EVERY`` steps, checkpoints and the epoch's end)."""
         s, epoch = self.spec.settings, state.epoch
         amp = torch.autocast(self.device.type, torch.bfloat16) if s.bf16 else contextlib.nullcontext()
         for g in self.opt.param_groups:
             g["lr"] = state.sched.lr
         self.net.train()
         t0 = time.perf_counter()
-        batches = fastdata.epoch_batches(self.loader, epoch, self.device, state.step, self.profile.decode)
+        batches = fastdata.epoch_batches(self.loader, epoch, self.device, state.step, self.profile.decode,
+                                         self.resident)
         steps = tqdm(batches, total=self.loader.steps_per_epoch, initial=state.step, leave=False,
                      desc=f"epoch {epoch + 1}", mininterval=2, disable=not (self.progress and self.lead))
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         for x, *targets in steps:
             x = x.to(self.device, non_blocking=True)
             targets = [t.to(self.device, non_blocking=True) for t in targets]
             if s.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             torch.manual_seed(derived_seed(self.spec.seed, epoch, state.step))
-            with amp, sample_dropout(self.model, self.loader.sample_keys(epoch, state.step)):
+            with amp, sample_dropout(self.model, self.loader.sample_keys(epoch, state.step, self.device)):
                 loss = self.task.loss(self.net(x), *targets)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
-            state.loss_sum, state.seen, state.step = state.loss_sum + loss.item() * len(x), state.seen + len(x), \
-                state.step + 1
-            steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{state.sched.lr:.0e}", refresh=False)
+            loss_sum += loss.detach().double() * len(x)
+            state.seen, state.step = state.seen + len(x), state.step + 1
+            if state.step % LOG_EVERY == 0:
+                steps.set_postfix(loss=f"{loss.item():.3f}", lr=f"{state.sched.lr:.0e}", refresh=False)
             if state.step % self.profile.ckpt_every_steps == 0 and state.step < self.loader.steps_per_epoch:
+                state.loss_sum += loss_sum.item()
+                loss_sum.zero_()
                 self.checkpoint(state, epoch, state.step)
+        state.loss_sum += loss_sum.item()
         return time.perf_counter() - t0
 
     def evaluate(self, norm: Normalise) -> float:
@@ -324,7 +345,7 @@ class Loop:
         Returns the per-epoch metrics and the run's completion record."""
         metric, spec = self.task.metric, self.spec
         bar = tqdm(total=spec.max_epochs, initial=state.epoch, desc=spec.row, unit="epoch",
-                   disable=not (self.progress and self.lead))
+                   disable=not (self.progress and self.lead) or self.table_bar is not None)
         while state.epoch < spec.max_epochs and not state.sched.stopped:
             started_at = state.step
             epoch_time = self.train_one_epoch(state)
@@ -338,11 +359,15 @@ class Loop:
             state.epoch, state.step, state.loss_sum, state.seen = state.epoch + 1, 0, 0.0, 0
             self.checkpoint(state, state.epoch, 0)
             bar.update(1)
+            if self.table_bar is not None and self.lead:
+                self.table_bar.epoch_done(spec.row, spec.seed)
             if self.lead:
                 bar.write(f"{spec.row} epoch {row['epoch']:>2}: loss {row['train_loss']:.3f}  "
                           f"{metric} {val_err:5.2f}%  lr {row['lr']:.0e}  "
                           f"{row['images_per_s']:.0f} img/s  {epoch_time:.0f}s  [{row['schedule']}]")
         bar.close()
+        if self.table_bar is not None and self.lead:
+            self.table_bar.net_done(spec.row, spec.seed)
         sched = state.sched
         return state.metrics, {"epochs": state.epoch, "wall_s": self.wall(state), f"best_{metric}": 100.0 - sched.best,
                                "decays": sched.decays, "stopped_by": "schedule" if sched.stopped else "epoch cap"}
@@ -355,16 +380,17 @@ def validate(model: arch.VGG, splits: Splits, norm: Normalise, q: int, bf16: boo
 
 
 def ensure(row: Row | str, profile: Profile, store: RunStore, splits: Splits, seed: int = 0,
-           progress: bool = True) -> tuple[arch.VGG, Path]:
-    """Train a row and every run its init chain needs, reusing completed runs in the store."""
+           progress: bool = True, bar: TableBar | None = None) -> tuple[arch.VGG, Path]:
+    """Train a row and every run its init chain needs, reusing completed runs in the store
+    (``bar``: the table's progress bar, see :func:`train`)."""
     row = Row.parse(row) if isinstance(row, str) else row
     parent_row, _ = row.parent()
     parent_model, parent_key = None, None
     if parent_row is not None:
-        parent_model, parent_dir = ensure(parent_row, profile, store, splits, seed, progress)
+        parent_model, parent_dir = ensure(parent_row, profile, store, splits, seed, progress, bar)
         parent_key = store.key(parent_dir)
     spec = make_spec(row, profile, dataset_id(splits), seed, parent_key)
-    model = train(spec, store, splits, profile, parent_model, progress)
+    model = train(spec, store, splits, profile, parent_model, progress, bar=bar)
     return model, store.root / spec.dirname
 
 

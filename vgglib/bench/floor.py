@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .. import arch, evaluate
+from .. import arch, evaluate, paper
 from ..augment import Normalise
 from ..images import TensorImages
 from ..parts.classification.rows import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
@@ -57,7 +57,8 @@ def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
     def scale(row: str) -> int | tuple[int, int]:
         return Row.parse(row).scale
 
-    rows: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_ROWS, "table5": JITTERED}
+    rows: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_ROWS, "table5": JITTERED,
+                                        "table6": (*paper.SUBMISSION_NETS, *JITTERED)}
     if table not in rows:
         raise ValueError(f"no work declared for {table!r}; declared: {', '.join(rows)}")
     for r in rows[table]:
@@ -66,9 +67,11 @@ def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
             need(r, 0, "dense", single)
         elif table == "table4":
             need(r, 0, "dense", (*evaluate.q_set(scale(r)), *single))
-        else:
+        elif table == "table5" or (table == "table6" and r in JITTERED):
             for method in ("dense", "multi-crop"):
                 need(r, 0, method, evaluate.q_set(scale(r)))
+        else:
+            need(r, 0, "dense", evaluate.q_set(scale(r)))
     if table == "table3":
         for r in SHALLOW_ROWS:
             need(r, 0, "centre", (evaluate.q_single(scale(r)),))

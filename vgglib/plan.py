@@ -1,0 +1,252 @@
+"""A plan before a long run: which nets a table trains and which the run store already has, the
+epochs each is expected to run, and the wall time this machine will take, estimated from the
+floor model's counts and a short probe of the real steps.
+
+``python -m vgglib reproduce table4 --plan`` prints it without training anything; every
+``reproduce`` prints it first, then shows one progress bar over the whole table (the epochs of
+every net it trains) with its ETA.
+
+The estimate is counted, not guessed: the floor model (:mod:`vgglib.bench.floor`) says what
+runs — each net's training steps, its validation pass after every epoch, every test
+evaluation — and the probe times each piece here, on this machine, at the profile's sizes: two
+SGD steps of each configuration on a ready batch plus the data path's time for one batch, and
+one evaluation batch for each (configuration, method, Q).  Epochs come from the store when it
+holds a net, else from the epochs the net took in the committed records (the plateau schedule
+ends a run; the record shows when it did last time), else the profile's cap (an upper bound)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import arch, evaluate
+from .augment import Augmenter, BatchLoader
+from .data import Splits
+from .profiles import Profile
+from .results import ResultSet
+from .runs import Row, RunStore, make_spec, resolved
+from .stats import compute_stats
+from .train import dataset_id
+
+#: Test images each evaluation probe runs: enough that one batch's fixed costs are amortised.
+PROBE_IMAGES = 64
+
+
+@dataclass
+class NetPlan:
+    """One net of a table: whether the store has it, its expected epochs and their seconds."""
+
+    row: str
+    seed: int
+    stored: bool
+    epochs: int
+    epochs_from: str        # "run store", "records" or "profile cap"
+    train_s: float = 0.0    # training steps and the validation after each epoch
+    test_s: float = 0.0     # its test evaluations not yet cached
+
+    @property
+    def name(self) -> str:
+        """The row, with the seed when it is not the first (as the records name nets)."""
+        return self.row if self.seed == 0 else f"{self.row}#{self.seed}"
+
+
+@dataclass
+class Plan:
+    """What reproducing one table will do on this machine, and how long it should take."""
+
+    table: str
+    profile: str
+    nets: list[NetPlan] = field(default_factory=list)
+    probe_s: float = 0.0
+
+    @property
+    def to_train(self) -> list[NetPlan]:
+        """The nets the store lacks, in the order they will be trained."""
+        return [n for n in self.nets if not n.stored]
+
+    @property
+    def epochs(self) -> int:
+        """The epochs still to run: the length of the table's progress bar."""
+        return sum(n.epochs for n in self.to_train)
+
+    @property
+    def estimate_s(self) -> float:
+        """The expected wall time: training and validation of the missing nets, test evaluations."""
+        return sum(n.train_s + n.test_s for n in self.nets)
+
+    def text(self) -> str:
+        """The plan as the lines a user reads before the run starts."""
+        lines = [f"Plan for {self.table} at profile {self.profile}: {len(self.to_train)} of {len(self.nets)} nets "
+                 f"to train ({self.epochs} epochs), {len(self.nets) - len(self.to_train)} in the run store."]
+        for n in self.nets:
+            what = "in the store" if n.stored else f"train {n.epochs} epochs ({n.epochs_from})"
+            lines.append(f"  {n.name:<16} {what:<36} ~{fmt(n.train_s + n.test_s)}")
+        lines.append(f"Estimated wall time on this machine: {fmt(self.estimate_s)} "
+                     f"(from a {self.probe_s:.0f}-second probe of its steps and evaluations).")
+        return "\n".join(lines)
+
+
+def fmt(seconds: float) -> str:
+    """Seconds as a person reads a duration: 40 s, 12 min, 3.4 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def recorded_epochs(results: Path | None) -> dict[str, int]:
+    """The epochs each net took, by the schedule, in the records in ``results`` (name → epochs)."""
+    if results is None or not Path(results).is_dir():
+        return {}
+    out: dict[str, int] = {}
+    records = ResultSet(results)
+    for name in records.names():
+        try:
+            training = records[name].get("provenance", {}).get("training", {})
+        except (ValueError, OSError):
+            continue
+        for net, facts in training.items():
+            if isinstance(facts, dict) and "epochs" in facts and facts.get("stopped_by") == "schedule":
+                out.setdefault(net, int(facts["epochs"]))
+    return out
+
+
+def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results: Path | None = None,
+               probe: bool = True) -> Plan:
+    """The plan of ``table`` at profile ``p`` (study seed 0): its nets
+    (:func:`vgglib.bench.floor.table_nets`), which ``store`` holds, their epochs, and
+    (``probe``) the seconds each will take here."""
+    from .bench.floor import table_nets
+
+    started = time.perf_counter()
+    dataset, known = dataset_id(splits), recorded_epochs(results)
+    keys: dict[tuple[str, int], str] = {}
+    nets, tests = [], {}
+    for (row, net_seed), methods in table_nets(table).items():
+        r = Row.parse(row)
+        parent, _ = r.parent()
+        spec = make_spec(r, p, dataset, net_seed, keys.get((str(parent), net_seed)) if parent else None)
+        keys[(row, net_seed)] = spec.key
+        run = store.find(spec)
+        name = row if net_seed == 0 else f"{row}#{net_seed}"
+        if run is not None:
+            net = NetPlan(row, net_seed, True, RunStore.done(run)["epochs"], "run store")
+        elif name in known:
+            net = NetPlan(row, net_seed, False, min(known[name], resolved(r, p)[1]), "records")
+        else:
+            net = NetPlan(row, net_seed, False, resolved(r, p)[1], "profile cap")
+        nets.append(net)
+        tests[(row, net_seed)] = (run, methods)
+    result = Plan(table, p.name, nets)
+    if probe:
+        timer = Probe(p, splits, store)
+        for net in nets:
+            run, methods = tests[(net.row, net.seed)]
+            if not net.stored:
+                net.train_s = net.epochs * timer.epoch_s(net.row)
+            net.test_s = sum(timer.test_s(net.row, method, p.scale(q)) for method, qs in methods.items() for q in qs
+                             if not cached(run, len(splits.test), method, p.scale(q)))
+    result.probe_s = time.perf_counter() - started
+    return result
+
+
+def cached(run: Path | None, test_images: int, method: str, q_px: int) -> bool:
+    """Whether a stored net already has its test posteriors for (method, Q) (any version)."""
+    return run is not None and any((run / "posteriors").glob(f"test{test_images}-{method}-q{q_px}-*.pt"))
+
+
+class Probe:
+    """Times the pieces of a table on this machine at a profile's sizes, once per configuration
+    (training step and validation) and per (configuration, method, Q) (test evaluation)."""
+
+    def __init__(self, p: Profile, splits: Splits, store: RunStore):
+        self.p, self.splits = p, splits
+        self.stats = store.stats(dataset_id(splits), splits.train) if store.root.is_dir() \
+            else compute_stats(splits.train)
+        self.memo: dict[tuple, float] = {}
+
+    def net(self, row: str) -> arch.VGG:
+        """An untrained net of the row's configuration at the profile's size (the same arithmetic)."""
+        p = self.p
+        torch.manual_seed(0)
+        model = arch.build(Row.parse(row).config, num_classes=len(self.splits.train.classes), width=p.width,
+                           crop=p.crop, fc_width=p.fc_width, dropout=p.dropout, init=p.init)
+        return model.to(memory_format=torch.channels_last) if p.channels_last else model
+
+    def epoch_s(self, row: str) -> float:
+        """Seconds of one epoch of the row: its SGD steps with their batches, then validation."""
+        from .bench.steps import step_rate
+
+        r, p = Row.parse(row), self.p
+        key = ("epoch", r.config, str(r.scale))
+        if key not in self.memo:
+            steps = len(self.splits.train) // p.batch
+            rate = step_rate(r.config, p.crop, p.batch, steps=2, repeats=1, bf16=p.bf16,
+                             channels_last=p.channels_last, width=p.width, fc_width=p.fc_width,
+                             num_classes=len(self.splits.train.classes))
+            lo, hi = (r.scale, r.scale) if isinstance(r.scale, int) else r.scale
+            lo, hi = p.scale(lo), p.scale(hi)
+            loader = BatchLoader(self.splits.train, Augmenter(p.crop, (lo, hi), self.stats), p.batch, 0)
+            t = time.perf_counter()
+            loader.batch(0, 0)
+            data_s = time.perf_counter() - t
+            q_val = p.scale(evaluate.q_single(r.scale))
+            val_s = self.images_s(row, "dense", q_val, flip=False) * len(self.splits.val)
+            self.memo[key] = steps * (p.batch / rate + data_s) + val_s
+        return self.memo[key]
+
+    def test_s(self, row: str, method: str, q_px: int) -> float:
+        """Seconds of one test evaluation (flips included, as the tables test) of the row's net."""
+        return self.images_s(row, method, q_px, flip=True) * len(self.splits.test)
+
+    def images_s(self, row: str, method: str, q_px: int, flip: bool) -> float:
+        """Seconds per image of ``vgglib.evaluate`` for the row's configuration at Q pixels."""
+        key = ("eval", Row.parse(row).config, method, q_px, flip)
+        if key not in self.memo:
+            from .augment import Normalise
+
+            images = self.splits.test.subset(list(range(min(PROBE_IMAGES, len(self.splits.test)))))
+            model, norm = self.net(row).eval(), Normalise(tuple(self.stats.mean))
+            t = time.perf_counter()
+            evaluate.evaluate(model, images, norm, method, [q_px], flip=flip, batch_size=self.p.eval_batch,
+                              autocast=self.p.bf16)
+            self.memo[key] = (time.perf_counter() - t) / len(images)
+        return self.memo[key]
+
+
+class TableBar:
+    """One progress bar over a whole table: every epoch of every net it trains, with its ETA.
+    A net the schedule stops before its expected epochs takes its remaining ones off the total."""
+
+    def __init__(self, plan: Plan, enabled: bool = True):
+        self.expected = {(n.row, n.seed): n.epochs for n in plan.to_train}
+        self.done, self.total = 0, plan.epochs
+        self.bar = tqdm(total=max(plan.epochs, 1), desc=f"{plan.table}: epochs of {len(plan.to_train)} nets",
+                        unit="epoch", disable=not enabled or not plan.to_train, dynamic_ncols=True)
+
+    def epoch_done(self, row: str, seed: int) -> None:
+        """One epoch of (row, seed) has finished (a net outside the plan, or one running past
+        its expected epochs, adds to the total)."""
+        left = self.expected.get((row, seed), 0)
+        self.expected[(row, seed)] = left - 1
+        if left <= 0:
+            self.total += 1
+        self.done += 1
+        self.bar.total = max(self.total, 1)
+        self.bar.update(1)
+
+    def net_done(self, row: str, seed: int) -> None:
+        """(row, seed) has finished: its epochs not run leave the total."""
+        left = self.expected.pop((row, seed), 0)
+        if left > 0:
+            self.total -= left
+            self.bar.total = max(self.total, 1)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        """Close the bar (its last state stays on screen)."""
+        self.bar.close()
