@@ -30,8 +30,15 @@ def test_gpu_check_runs_on_the_cpu_with_tiny_sizes(tmp_path):
                                  "fed from JPEGs: device decode, eager"]
     assert frame.loc["step alone, eager", "images_per_s"] == report["eager"]["images_per_s"]
     shown = summary.gpu_outputs(tmp_path / "gpu.json")
-    assert "on CPU (tiny sizes" in shown[0].data and "fed from JPEGs: cpu decode" in shown[1].data
+    assert "on CPU (tiny sizes" in shown[2].data and "fed from JPEGs: cpu decode" in shown[3].data
     assert "Not run on a GPU yet" in summary.gpu_outputs(tmp_path / "absent.json")[0].data
+    # the quick Table 4's nets, trained from an empty store, and the table projected from them
+    quick = report["quick"]
+    assert list(quick["nets"]) == ["A/256", "B/256", "C/256", "D/256", "E/256"]
+    assert all(n["images_per_s"] > 0 and 0 < n["fraction_of_peak"] for n in quick["nets"].values())
+    assert quick["table4_nets"] == 19 and quick["table4_projected_min"] > 0
+    assert any(k.startswith("D Q=") for k in quick["dense_test_ms_per_image"])
+    assert "projected to take" in shown[0].data and "A/256" in shown[1].data
 
 
 def test_throughput_bench_writes_both_reports(tmp_path):
@@ -158,7 +165,7 @@ def test_performance_figures_plot_the_reports_rows(tiny_report):
 def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_path):
     """The Performance page's regeneration table: one row per record with a provenance, in
     reproduce-all's order (not the files' alphabetical one), the benchmarks' files left out,
-    a total that is the sum, and the budgets judged from it."""
+    and a total that is the sum, said in one sentence."""
     from vgglib.bench import report
     from vgglib.results import ResultSet
 
@@ -175,11 +182,11 @@ def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_p
     assert list(frame["wall (min)"]) == [20.0, 50.0, 0.1, 70.1]
     assert frame["runs of the command"].iloc[-1] == 5
     sentence = report.regeneration_sentence(frame)
-    assert "Table 4 (`make reproduce-table4`) took 50 minutes" in sentence and "within it" in sentence
+    assert "Table 4 (`make reproduce-table4`) took 50 minutes (0.8 h) from an empty run store" in sentence
     record("table2", 100 * 60)
-    sentence = report.regeneration_sentence(report.regeneration_frame(ResultSet(tmp_path)))
+    sentence = report.regeneration_sentence(report.regeneration_frame(ResultSet(tmp_path)), "2 CPU cores")
     assert "all 4 records together (`make reproduce-all`) took 170 minutes" in sentence
-    assert "**1.1× over it**" in sentence
+    assert sentence.endswith("on 2 CPU cores.")
 
 
 def test_precision_sentence_weighs_bf16_against_fp32_as_two_different_nets():

@@ -4,14 +4,13 @@ pixel to the loader's own, training equal to the CPU path, and no wait on the de
 an epoch's steps."""
 import pytest
 import torch
+from test_train import tiny_profile
 
 from vgglib import data, fastdata, train
 from vgglib.augment import Augmenter, BatchLoader, Normalise
 from vgglib.dropout import SampleDropout, fold, keep_mask, mix32, sample_dropout, sample_keys
 from vgglib.runs import Row, RunStore, make_spec
 from vgglib.stats import compute_stats
-
-from test_train import tiny_profile
 
 
 def test_the_hash_is_a_bijection_on_32_bits_and_stays_in_range():

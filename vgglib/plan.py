@@ -116,10 +116,11 @@ def recorded_epochs(results: Path | None) -> dict[str, int]:
 
 
 def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results: Path | None = None,
-               probe: bool = True) -> Plan:
+               probe: bool = True, timer: Probe | None = None) -> Plan:
     """The plan of ``table`` at profile ``p`` (study seed 0): its nets
-    (:func:`vgglib.bench.floor.table_nets`), which ``store`` holds, their epochs, and
-    (``probe``) the seconds each will take here."""
+    (:func:`vgglib.bench.floor.table_nets`), which ``store`` holds, their epochs, and the
+    seconds each will take, timed by ``timer`` (default: a :class:`Probe` of this machine;
+    none when ``probe`` is False)."""
     from .bench.floor import table_nets
 
     started = time.perf_counter()
@@ -142,8 +143,8 @@ def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results:
         nets.append(net)
         tests[(row, net_seed)] = (run, methods)
     result = Plan(table, p.name, nets)
-    if probe:
-        timer = Probe(p, splits, store)
+    timer = timer or (Probe(p, splits, store) if probe else None)
+    if timer is not None:
         for net in nets:
             run, methods = tests[(net.row, net.seed)]
             if not net.stored:
@@ -161,10 +162,12 @@ def cached(run: Path | None, test_images: int, method: str, q_px: int) -> bool:
 
 class Probe:
     """Times the pieces of a table on this machine at a profile's sizes, once per configuration
-    (training step and validation) and per (configuration, method, Q) (test evaluation)."""
+    (training step and validation) and per (configuration, method, Q) (test evaluation).
+    Evaluations run on ``device``; the training step is probed on the CPU (a GPU's epochs are
+    measured by training, see :mod:`vgglib.bench.gpu`, which overrides :meth:`train_epoch_s`)."""
 
-    def __init__(self, p: Profile, splits: Splits, store: RunStore):
-        self.p, self.splits = p, splits
+    def __init__(self, p: Profile, splits: Splits, store: RunStore, device: torch.device | str = "cpu"):
+        self.p, self.splits, self.device = p, splits, torch.device(device)
         self.stats = store.stats(dataset_id(splits), splits.train) if store.root.is_dir() \
             else compute_stats(splits.train)
         self.memo: dict[tuple, float] = {}
@@ -174,11 +177,16 @@ class Probe:
         p = self.p
         torch.manual_seed(0)
         model = arch.build(Row.parse(row).config, num_classes=len(self.splits.train.classes), width=p.width,
-                           crop=p.crop, fc_width=p.fc_width, dropout=p.dropout, init=p.init)
+                           crop=p.crop, fc_width=p.fc_width, dropout=p.dropout, init=p.init).to(self.device)
         return model.to(memory_format=torch.channels_last) if p.channels_last else model
 
     def epoch_s(self, row: str) -> float:
         """Seconds of one epoch of the row: its SGD steps with their batches, then validation."""
+        q_val = self.p.scale(evaluate.q_single(Row.parse(row).scale))
+        return self.train_epoch_s(row) + self.images_s(row, "dense", q_val, flip=False) * len(self.splits.val)
+
+    def train_epoch_s(self, row: str) -> float:
+        """Seconds of the row's SGD steps in one epoch, with their batches (probed on the CPU)."""
         from .bench.steps import step_rate
 
         r, p = Row.parse(row), self.p
@@ -189,14 +197,11 @@ class Probe:
                              channels_last=p.channels_last, width=p.width, fc_width=p.fc_width,
                              num_classes=len(self.splits.train.classes))
             lo, hi = (r.scale, r.scale) if isinstance(r.scale, int) else r.scale
-            lo, hi = p.scale(lo), p.scale(hi)
-            loader = BatchLoader(self.splits.train, Augmenter(p.crop, (lo, hi), self.stats), p.batch, 0)
+            loader = BatchLoader(self.splits.train, Augmenter(p.crop, (p.scale(lo), p.scale(hi)), self.stats),
+                                 p.batch, 0)
             t = time.perf_counter()
             loader.batch(0, 0)
-            data_s = time.perf_counter() - t
-            q_val = p.scale(evaluate.q_single(r.scale))
-            val_s = self.images_s(row, "dense", q_val, flip=False) * len(self.splits.val)
-            self.memo[key] = steps * (p.batch / rate + data_s) + val_s
+            self.memo[key] = steps * (p.batch / rate + time.perf_counter() - t)
         return self.memo[key]
 
     def test_s(self, row: str, method: str, q_px: int) -> float:
@@ -204,17 +209,24 @@ class Probe:
         return self.images_s(row, method, q_px, flip=True) * len(self.splits.test)
 
     def images_s(self, row: str, method: str, q_px: int, flip: bool) -> float:
-        """Seconds per image of ``vgglib.evaluate`` for the row's configuration at Q pixels."""
+        """Seconds per image of ``vgglib.evaluate`` for the row's configuration at Q pixels (one
+        warm-up pass on a GPU, where the first call pays for kernel selection)."""
         key = ("eval", Row.parse(row).config, method, q_px, flip)
         if key not in self.memo:
             from .augment import Normalise
 
-            images = self.splits.test.subset(list(range(min(PROBE_IMAGES, len(self.splits.test)))))
+            n = min(PROBE_IMAGES * (8 if self.device.type == "cuda" else 1), len(self.splits.test))
+            images = self.splits.test.subset(list(range(n)))
             model, norm = self.net(row).eval(), Normalise(tuple(self.stats.mean))
+
+            def run() -> None:
+                evaluate.evaluate(model, images, norm, method, [q_px], flip=flip, batch_size=self.p.eval_batch,
+                                  autocast=self.p.bf16)
+            if self.device.type == "cuda":
+                run()
             t = time.perf_counter()
-            evaluate.evaluate(model, images, norm, method, [q_px], flip=flip, batch_size=self.p.eval_batch,
-                              autocast=self.p.bf16)
-            self.memo[key] = (time.perf_counter() - t) / len(images)
+            run()
+            self.memo[key] = (time.perf_counter() - t) / n
         return self.memo[key]
 
 

@@ -75,6 +75,38 @@ def read_rate(images: FileImages) -> float:
     return len(images) / seconds(lambda: [Path(f).read_bytes() for f in images.paths])
 
 
+def host_work(p: Profile, train: ImageSet, stats: Stats, steps: int, repeats: int) -> dict:
+    """The host work of one training step at the profile, in ms (median of ``repeats`` runs of
+    ``steps`` steps): its batch from the loader's own load-then-augment path and from the copy
+    held resident on the training device (what the loop uses for a set in memory), and its
+    dropout masks by the counter hash against the per-sample random generators it replaced."""
+    from ..augment import seeded_generator
+    from ..dropout import keep_mask
+    from ..fastdata import Resident
+
+    loader = BatchLoader(train, Augmenter(p.crop, (p.scale(256), p.scale(512)), stats), p.batch, seed=0)
+    resident, order = Resident(train, torch.device("cpu")), loader.order(0)
+    keys = loader.sample_keys(0, 0)
+    slots = (6, 7)
+
+    def generators() -> None:   # the masks as they were drawn before: one torch.Generator per sample and layer
+        for slot in slots:
+            torch.stack([torch.rand(p.fc_width, generator=seeded_generator(int(k), slot)) for k in keys])
+
+    work = {"batch: the loader's own (load, then augment)": lambda i: loader.batch(0, i, order),
+            "batch: resident on the training device": lambda i: loader.batch(0, i, order, resident),
+            "dropout masks: a generator per sample (replaced)": lambda i: generators(),
+            "dropout masks: counter hash on the device": lambda i: [keep_mask(keys, s, (p.fc_width,), p.dropout)
+                                                                   for s in slots]}
+    rows = []
+    for name, fn in work.items():
+        fn(0)
+        ms = median([seconds(lambda fn=fn: [fn(i) for i in range(steps)]) / steps * 1000 for _ in range(repeats)])
+        rows.append({"host work": name, "ms_per_step": round(ms, 3)})
+    return table(f"The training step's host work at {p.name} (batch {p.batch}, {p.crop}-px crops, "
+                 f"fc width {p.fc_width})", {"ms_per_step": "ms/step"}, rows)
+
+
 #: The photo sizes the section measures (height, width): ILSVRC-2012's typical 500×375, and a larger
 #: one, 1000×750, where the one-off pre-resized copy (smallest side 512) has pixels to save.
 PHOTO_SIZES = {"500×375": PHOTO_HW, "1000×750": (750, 1000)}
@@ -86,6 +118,8 @@ def pipeline_per_core(p: Profile, train: ImageSet, stats: Stats, full: Profile, 
     profile (CPU decode from ``train/``, CPU decode from the pre-resized ``train-s512/``, device
     decode), and the cores a GPU at each of ``gpu_speeds`` (label → training images/s) needs."""
     started = time.perf_counter()
+    host = host_work(p, train, stats, fmnist_batches, repeats)
+    ms = [r["ms_per_step"] for r in host["rows"]]
     fm_loader = BatchLoader(train, Augmenter(p.crop, (p.scale(256), p.scale(512)), stats), p.batch, seed=0)
     rows = [{"data path": f"Fashion-MNIST, {p.name} profile", "photos": f"{p.crop}-px crops",
              "images_per_s_per_core": round(median([loader_rate(fm_loader, fmnist_batches, r)
@@ -125,11 +159,14 @@ def pipeline_per_core(p: Profile, train: ImageSet, stats: Stats, full: Profile, 
              "the CPU to read files.",
              "Cores needed = GPU training speed ÷ images/s per core, assuming the work splits evenly over "
              "DataLoader workers (BatchLoader(workers=N)).",
+             f"Host work per step: on a GPU the resident path leaves the host only the draws; on this CPU it "
+             f"takes {ms[1]:.2f} ms a batch against the loader's own {ms[0]:.2f} ms (the loop uses it on both), "
+             f"and the counter-hash masks {ms[3]:.2f} ms against {ms[2]:.2f} ms for a generator per sample.",
              "GPU decoding (nvJPEG, batched, bytes in memory): "
              + (f"{gpu:.0f} images/s here." if gpu is not None else "not measured: no CUDA here.")]
     tables = [table("Pipeline throughput on one core, per data path", {"images_per_s_per_core": "images/s/core"},
                     rows),
-              table("CPU cores a GPU needs, per data path", {k: "cores" for k in gpu_speeds}, cores)]
+              table("CPU cores a GPU needs, per data path", {k: "cores" for k in gpu_speeds}, cores), host]
     return section("pipeline", "Data pipeline alone, per core",
                    {"profile": p.name, "jpegs": jpegs, "repeats": repeats, "threads": 1,
                     "gpu_decode_images_per_s": None if gpu is None else round(gpu, 1)}, tables, notes, started)

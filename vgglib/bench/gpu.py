@@ -1,5 +1,8 @@
-"""A prepared GPU check: net D at the paper's size (224 px, batch 256), bf16 autocast and
-channels-last, eager and with torch.compile, measured two ways:
+"""A prepared GPU check, one command for about six minutes of device time.  First the quick
+profile's Table 4 nets, each trained a fixed number of epochs from an empty run store, and the
+quick Table 4 and all records projected from them (:mod:`vgglib.bench.gpu_quick`).  Then net D
+at the paper's size (224 px, batch 256), bf16 autocast and channels-last, eager and with
+torch.compile, measured two ways:
 
 - the step alone, on one random batch kept on the device: what the GPU can do;
 - real training through :func:`vgglib.train.train` (the loop every table uses) from generated
@@ -11,8 +14,10 @@ Each gives images/s, achieved TFLOP/s as a fraction of the device's measured bf1
 matrix-multiply peak, the projected wall time of the paper's 74 ImageNet epochs, and peak
 device memory.  Without CUDA it runs with tiny sizes, so the tests keep every line of it working.
 
-    python -m vgglib.bench gpu --out out/bench          # on a GPU: the real check, ~5 minutes
+    python -m vgglib.bench gpu --out out/bench          # on a GPU: writes results/quick/gpu.json too
     python -m vgglib.bench gpu --tiny --out /tmp/x      # anywhere: the same code on toy sizes
+
+The quick nets read Fashion-MNIST (``--data`` where a machine without the network has a copy).
 """
 from __future__ import annotations
 
@@ -30,9 +35,11 @@ import torch.nn.functional as F
 from .. import arch
 from ..data import profile_splits
 from ..profiles import get_profile
+from ..results import git_commit, utc_now
 from ..runs import Row, RunSpec, RunStore, make_spec
 from ..train import Classification, dataset_id, train
 from .data_pipeline import write_jpegs
+from .gpu_quick import quick_check
 from .report import GPU_REPORT
 
 IMAGENET_TRAIN = 1_281_167
@@ -151,8 +158,10 @@ def figures(ips: float, flops_per_image: float, peak_tflops: float) -> dict:
             "projected_74_epochs_h": round(PAPER_EPOCHS * IMAGENET_TRAIN / ips / 3600, 1)}
 
 
-def check(sizes: Sizes, compile_too: bool, decodes: tuple[str, ...], workers: int) -> dict:
-    """The whole check at ``sizes``: the peak, the step alone, and training fed by each data path."""
+def check(sizes: Sizes, compile_too: bool, decodes: tuple[str, ...], workers: int, quick_epochs: int = 2,
+          data_root: str | None = None) -> dict:
+    """The whole check at ``sizes``: the peak, the quick Table 4's nets and projection, the step
+    alone, and training fed by each data path."""
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     if cuda:
@@ -164,6 +173,8 @@ def check(sizes: Sizes, compile_too: bool, decodes: tuple[str, ...], workers: in
               "not a measurement)", "tiny": sizes == TINY, "batch": sizes.batch, "size": sizes.crop,
               "matmul_bf16_peak_tflops": round(peak, 2), "train_flops_per_image": flops_per_image,
               "loader_workers": workers}
+    if quick_epochs:
+        report["quick"] = quick_check(sizes == TINY, quick_epochs, peak, data_root)
     modes = {"eager": False, "compile": True} if compile_too else {"eager": False}
     for name, compiled in modes.items():
         torch.manual_seed(0)
@@ -198,19 +209,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the data paths to train through (profile setting decode)")
     parser.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1),
                         help="loader processes for the CPU decode path")
+    parser.add_argument("--quick-epochs", type=int, default=2,
+                        help="epochs of each quick Table 4 net (0: skip the quick profile's part)")
+    parser.add_argument("--data", default=None, help="Fashion-MNIST's folder (default: the profile's search path)")
     parser.add_argument("--out", default="out/bench")
-    parser.add_argument("--snapshot", action="store_true",
-                        help="also write results/full/gpu.json, the copy the book shows (never with tiny sizes)")
 
 
 def main(args: argparse.Namespace) -> None:
-    """Run the check and write gpu.json (and its snapshot with ``--snapshot``)."""
+    """Run the check and write gpu.json (on a GPU also results/quick/gpu.json, the copy the book shows)."""
     tiny = args.tiny or not torch.cuda.is_available()
-    report = check(TINY if tiny else REAL, not args.no_compile, tuple(args.decode), 0 if tiny else args.workers)
+    report = check(TINY if tiny else REAL, not args.no_compile, tuple(args.decode), 0 if tiny else args.workers,
+                   args.quick_epochs, args.data)
+    report.update(commit=git_commit(), date=utc_now())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "gpu.json").write_text(json.dumps(report, indent=2))
-    if args.snapshot and not tiny:
+    if not tiny:
         GPU_REPORT.parent.mkdir(parents=True, exist_ok=True)
         GPU_REPORT.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
