@@ -219,6 +219,12 @@ def test_readmes_regeneration_total_is_the_committed_records():
     from vgglib.bench import report
     from vgglib.results import ResultSet
 
-    quoted = re.search(r"the committed records took ([\d.]+) h together", (ROOT / "README.md").read_text())
+    readme = (ROOT / "README.md").read_text()
+    quoted = re.search(r"the committed records took ([\d.]+) h together", readme)
     frame = report.regeneration_frame(ResultSet(ROOT / "results" / "quick"))
     assert quoted and float(quoted[1]) == round(frame["wall (min)"].iloc[-1] / 60, 1)
+    lead = re.search(r"`quick` Table 4 took ([\d.]+) h from an empty run\s+store, and all records ([\d.]+) h", readme)
+    walls = dict(zip(frame["record"], frame["wall (min)"]))
+    assert lead and (float(lead[1]), float(lead[2])) == (round(walls["table4"] / 60, 1), round(walls["all"] / 60, 1))
+    gpu = report.GPU_REPORT
+    assert ("On one GPU: not measured yet" in readme) == (not gpu.exists())
