@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from vgglib import plan
 from vgglib.bench import e2e, floor
 from vgglib.parts.classification.rows import TABLE4_ROWS
 from vgglib.profiles import get_profile
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_table4_trains_its_rows_their_chains_and_the_noise_seeds():
-    nets = floor.table_nets("table4")
+    nets = plan.table_nets("table4")
     assert {r for r, s in nets if s == 0} >= set(TABLE4_ROWS) | {"A/256", "D/384"}
     assert nets[("D/256", 0)]["dense"] == {224, 256, 288}
     for seed in (1, 2):   # the seed noise: D/256 and D/[256;512], each through its own chain
@@ -24,7 +25,7 @@ def test_table4_trains_its_rows_their_chains_and_the_noise_seeds():
         assert nets[("D/256", seed)] == {"dense": {224, 256, 288}}
         assert nets[("D/256-512", seed)] == {"dense": {256, 384, 512}}
     assert ("A/256", 3) not in nets and ("B-5x5/256", 0) not in nets
-    assert floor.table_nets("table3")[("B-5x5/256", 0)] == {"centre": {256}}
+    assert plan.table_nets("table3")[("B-5x5/256", 0)] == {"centre": {256}}
 
 
 def fake_run(runs: Path, row: str, seed: int, epochs: int, posteriors: dict[str, float], done_at: float) -> None:
@@ -120,7 +121,7 @@ def test_the_floor_counts_the_nets_the_table_evaluates(smoke_results, table):
     from vgglib.results import ResultSet
 
     evaluated = set(ResultSet(smoke_results)[table]["provenance"]["runs"])
-    declared = {row if seed == 0 else f"{row}#{seed}" for (row, seed), tests in floor.table_nets(table).items()
+    declared = {row if seed == 0 else f"{row}#{seed}" for (row, seed), tests in plan.table_nets(table).items()
                 if tests}
     assert declared == evaluated
 

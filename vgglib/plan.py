@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+import torch.nn.functional as F
 
-from . import arch, evaluate
-from .augment import Augmenter, BatchLoader
+from . import arch, evaluate, paper
+from .augment import Augmenter, BatchLoader, Normalise
 from .data import Splits
+from .parts.classification.rows import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
 from .profiles import Profile
+from .progress import TableBar
 from .results import ResultSet
 from .runs import Row, RunStore, make_spec, resolved
 from .stats import compute_stats
@@ -77,6 +79,11 @@ class Plan:
         """The expected wall time: training and validation of the missing nets, test evaluations."""
         return sum(n.train_s + n.test_s for n in self.nets)
 
+    def bar(self, enabled: bool = True) -> TableBar:
+        """One progress bar over the epochs of every net to train, with its ETA."""
+        return TableBar({(n.row, n.seed): n.epochs for n in self.to_train},
+                        f"{self.table}: epochs of {len(self.to_train)} nets", enabled)
+
     def text(self) -> str:
         """The plan as the lines a user reads before the run starts."""
         lines = [f"Plan for {self.table} at profile {self.profile}: {len(self.to_train)} of {len(self.nets)} nets "
@@ -115,14 +122,52 @@ def recorded_epochs(results: Path | None) -> dict[str, int]:
     return out
 
 
+def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
+    """The nets a table trains, (row, seed) → {test method: paper-unit Qs}, chains included
+    (a parent the table does not evaluate maps to {})."""
+    nets: dict[tuple[str, int], dict[str, set[int]]] = {}
+
+    def need(row: str, seed: int, method: str | None = None, qs: tuple[int, ...] = ()) -> None:
+        parent, _ = Row.parse(row).parent()
+        if parent is not None:
+            need(str(parent), seed)
+        entry = nets.setdefault((row, seed), {})
+        if method:
+            entry.setdefault(method, set()).update(qs)
+
+    def scale(row: str) -> int | tuple[int, int]:
+        return Row.parse(row).scale
+
+    rows: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_ROWS, "table5": JITTERED,
+                                        "table6": (*paper.SUBMISSION_NETS, *JITTERED)}
+    if table not in rows:
+        raise ValueError(f"no nets declared for {table!r}; declared: {', '.join(rows)}")
+    for r in rows[table]:
+        single = (evaluate.q_single(scale(r)),)
+        if table == "table3":
+            need(r, 0, "dense", single)
+        elif table == "table4":
+            need(r, 0, "dense", (*evaluate.q_set(scale(r)), *single))
+        elif table == "table5" or (table == "table6" and r in JITTERED):
+            for method in ("dense", "multi-crop"):
+                need(r, 0, method, evaluate.q_set(scale(r)))
+        else:
+            need(r, 0, "dense", evaluate.q_set(scale(r)))
+    if table == "table3":
+        for r in SHALLOW_ROWS:
+            need(r, 0, "centre", (evaluate.q_single(scale(r)),))
+    for r in NOISE_ROWS:   # the seed noise every classification table measures (run.noise)
+        for seed in range(NOISE_SEEDS):
+            need(r, seed, "dense", (*evaluate.q_set(scale(r)), evaluate.q_single(scale(r))))
+    return nets
+
+
 def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results: Path | None = None,
                probe: bool = True, timer: Probe | None = None) -> Plan:
     """The plan of ``table`` at profile ``p`` (study seed 0): its nets
-    (:func:`vgglib.bench.floor.table_nets`), which ``store`` holds, their epochs, and the
+    (:func:`table_nets`), which ``store`` holds, their epochs, and the
     seconds each will take, timed by ``timer`` (default: a :class:`Probe` of this machine;
     none when ``probe`` is False)."""
-    from .bench.floor import table_nets
-
     started = time.perf_counter()
     dataset, known = dataset_id(splits), recorded_epochs(results)
     keys: dict[tuple[str, int], str] = {}
@@ -186,22 +231,29 @@ class Probe:
         return self.train_epoch_s(row) + self.images_s(row, "dense", q_val, flip=False) * len(self.splits.val)
 
     def train_epoch_s(self, row: str) -> float:
-        """Seconds of the row's SGD steps in one epoch, with their batches (probed on the CPU)."""
-        from .bench.steps import step_rate
-
+        """Seconds of the row's SGD steps in one epoch, with their batches: two real steps timed
+        after one warm-up, on batches drawn as training draws them."""
         r, p = Row.parse(row), self.p
         key = ("epoch", r.config, str(r.scale))
         if key not in self.memo:
-            steps = len(self.splits.train) // p.batch
-            rate = step_rate(r.config, p.crop, p.batch, steps=2, repeats=1, bf16=p.bf16,
-                             channels_last=p.channels_last, width=p.width, fc_width=p.fc_width,
-                             num_classes=len(self.splits.train.classes))
             lo, hi = (r.scale, r.scale) if isinstance(r.scale, int) else r.scale
-            loader = BatchLoader(self.splits.train, Augmenter(p.crop, (p.scale(lo), p.scale(hi)), self.stats),
-                                 p.batch, 0)
+            loader = BatchLoader(self.splits.train, Augmenter(p.crop, (p.scale(lo), p.scale(hi)), self.stats,
+                                                              Normalise(tuple(self.stats.mean))), p.batch, 0)
+            model = self.net(row).train()
+            opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=p.momentum)
+
+            def step(i: int) -> None:
+                x, y = loader.batch(0, i)
+                x = x.contiguous(memory_format=torch.channels_last) if p.channels_last else x
+                with torch.autocast(self.device.type, torch.bfloat16, enabled=p.bf16):
+                    loss = F.cross_entropy(model(x.to(self.device)), y.to(self.device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            step(0)
             t = time.perf_counter()
-            loader.batch(0, 0)
-            self.memo[key] = steps * (p.batch / rate + time.perf_counter() - t)
+            step(1), step(2)
+            self.memo[key] = (time.perf_counter() - t) / 2 * (len(self.splits.train) // p.batch)
         return self.memo[key]
 
     def test_s(self, row: str, method: str, q_px: int) -> float:
@@ -213,8 +265,6 @@ class Probe:
         warm-up pass on a GPU, where the first call pays for kernel selection)."""
         key = ("eval", Row.parse(row).config, method, q_px, flip)
         if key not in self.memo:
-            from .augment import Normalise
-
             n = min(PROBE_IMAGES * (8 if self.device.type == "cuda" else 1), len(self.splits.test))
             images = self.splits.test.subset(list(range(n)))
             model, norm = self.net(row).eval(), Normalise(tuple(self.stats.mean))
@@ -228,37 +278,3 @@ class Probe:
             run()
             self.memo[key] = (time.perf_counter() - t) / n
         return self.memo[key]
-
-
-class TableBar:
-    """One progress bar over a whole table: every epoch of every net it trains, with its ETA.
-    A net the schedule stops before its expected epochs takes its remaining ones off the total."""
-
-    def __init__(self, plan: Plan, enabled: bool = True):
-        self.expected = {(n.row, n.seed): n.epochs for n in plan.to_train}
-        self.done, self.total = 0, plan.epochs
-        self.bar = tqdm(total=max(plan.epochs, 1), desc=f"{plan.table}: epochs of {len(plan.to_train)} nets",
-                        unit="epoch", disable=not enabled or not plan.to_train, dynamic_ncols=True)
-
-    def epoch_done(self, row: str, seed: int) -> None:
-        """One epoch of (row, seed) has finished (a net outside the plan, or one running past
-        its expected epochs, adds to the total)."""
-        left = self.expected.get((row, seed), 0)
-        self.expected[(row, seed)] = left - 1
-        if left <= 0:
-            self.total += 1
-        self.done += 1
-        self.bar.total = max(self.total, 1)
-        self.bar.update(1)
-
-    def net_done(self, row: str, seed: int) -> None:
-        """(row, seed) has finished: its epochs not run leave the total."""
-        left = self.expected.pop((row, seed), 0)
-        if left > 0:
-            self.total -= left
-            self.bar.total = max(self.total, 1)
-            self.bar.refresh()
-
-    def close(self) -> None:
-        """Close the bar (its last state stays on screen)."""
-        self.bar.close()

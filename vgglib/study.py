@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
@@ -20,12 +19,10 @@ from .files import save_tensor
 from .identity import version
 from .noise import paired_se
 from .profiles import Profile
+from .progress import TableBar
 from .results import provenance
 from .runs import Row, RunStore
 from .train import dataset_id, ensure
-
-if TYPE_CHECKING:
-    from .plan import TableBar
 
 
 @dataclass

@@ -16,7 +16,6 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
@@ -29,10 +28,8 @@ from .data import Splits
 from .dropout import sample_dropout
 from .files import save_tensor, write_json
 from .profiles import Profile
+from .progress import TableBar
 from .runs import Row, RunSpec, RunStore, Scale, make_spec
-
-if TYPE_CHECKING:
-    from .plan import TableBar
 
 
 @dataclass
@@ -154,7 +151,7 @@ def train(spec: RunSpec, store: RunStore, splits: Splits, profile: Profile,
           task: Classification | None = None, bar: TableBar | None = None) -> arch.VGG:
     """Train (or resume, or reuse) the run of ``spec``; returns the trained model.  ``task``
     defaults to :class:`Classification` of ``splits`` from ``parent``; ``bar`` is the table's
-    progress bar (:class:`vgglib.plan.TableBar`), which then counts its epochs.
+    progress bar (:class:`vgglib.progress.TableBar`), which then counts its epochs.
 
     Under ``torchrun`` only rank 0 writes the run store; the others wait for it at barriers.
     The run directory is made only once everything before the first step has worked, and a

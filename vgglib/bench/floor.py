@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .. import arch, evaluate, paper
+from .. import arch, evaluate
 from ..augment import Normalise
 from ..images import TensorImages
-from ..parts.classification.rows import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
+from ..plan import table_nets
 from ..profiles import Profile
 from ..runs import Row, RunStore, resolved
 from .steps import train_flops
@@ -39,46 +39,6 @@ class Work:
     what: str          # e.g. "12 epochs (run store)", "dense Q=37 px"
     flops: float
     dtype: str         # "bf16" or "fp32": which peak it divides by
-
-
-def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
-    """The nets a table trains, (row, seed) → {test method: paper-unit Qs}, chains included
-    (a parent the table does not evaluate maps to {})."""
-    nets: dict[tuple[str, int], dict[str, set[int]]] = {}
-
-    def need(row: str, seed: int, method: str | None = None, qs: tuple[int, ...] = ()) -> None:
-        parent, _ = Row.parse(row).parent()
-        if parent is not None:
-            need(str(parent), seed)
-        entry = nets.setdefault((row, seed), {})
-        if method:
-            entry.setdefault(method, set()).update(qs)
-
-    def scale(row: str) -> int | tuple[int, int]:
-        return Row.parse(row).scale
-
-    rows: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_ROWS, "table5": JITTERED,
-                                        "table6": (*paper.SUBMISSION_NETS, *JITTERED)}
-    if table not in rows:
-        raise ValueError(f"no work declared for {table!r}; declared: {', '.join(rows)}")
-    for r in rows[table]:
-        single = (evaluate.q_single(scale(r)),)
-        if table == "table3":
-            need(r, 0, "dense", single)
-        elif table == "table4":
-            need(r, 0, "dense", (*evaluate.q_set(scale(r)), *single))
-        elif table == "table5" or (table == "table6" and r in JITTERED):
-            for method in ("dense", "multi-crop"):
-                need(r, 0, method, evaluate.q_set(scale(r)))
-        else:
-            need(r, 0, "dense", evaluate.q_set(scale(r)))
-    if table == "table3":
-        for r in SHALLOW_ROWS:
-            need(r, 0, "centre", (evaluate.q_single(scale(r)),))
-    for r in NOISE_ROWS:   # the seed noise every classification table measures (run.noise)
-        for seed in range(NOISE_SEEDS):
-            need(r, seed, "dense", (*evaluate.q_set(scale(r)), evaluate.q_single(scale(r))))
-    return nets
 
 
 def stored_epochs(runs: Path | None, row: str, profile: str, seed: int) -> int | None:
