@@ -5,6 +5,7 @@ ILSVRC-2012 JPEGs and 28×28 grey Fashion-MNIST items alike."""
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -168,7 +169,9 @@ class FolderImages(FileImages):
     """An ImageFolder tree ``root/<class>/<file>`` decoded lazily, one file per ``load`` item.
 
     ``classes`` fixes the class list (and so the label numbers), e.g. to give a validation
-    folder the training folder's labels; by default it is the sorted sub-folder names."""
+    folder the training folder's labels; by default it is the sorted sub-folder names.  A class
+    whose name cannot be a folder name ("T-shirt/top") is written by its :func:`sanitised` form
+    ("t-shirt-top"), which :func:`match_classes` accepts."""
 
     LAYOUT = "root/<class>/<image> with images ending in " + "/".join(IMAGE_EXTENSIONS)
 
@@ -196,3 +199,44 @@ class FolderImages(FileImages):
             raise ValueError(f"no images in {self.root} (class folders found: {found[:5]}); "
                              f"expected {self.LAYOUT}")
         super().__init__(paths, labels, self.classes)
+
+
+def sanitised(name: str) -> str:
+    """A class name in a form that can name a folder: lower-case, each run of characters other
+    than letters and digits made one "-", and no "-" at either end ("T-shirt/top" → "t-shirt-top",
+    "Ankle boot" → "ankle-boot").  Fashion-MNIST's "T-shirt/top" cannot be a folder name, so a
+    folder of its images is matched to a net's class by this form (:func:`match_classes`)."""
+    return re.sub(r"[\W_]+", "-", name.lower()).strip("-")
+
+
+def match_classes(folders: Sequence[str], classes: Sequence[Sequence[str]], where: str, fix: str) -> list[int]:
+    """For each class folder, the index of the one class it names.
+
+    ``classes[i]`` lists the names class i answers to (its name; an ImageNet class also its
+    WordNet id).  The rule: a folder names a class when it equals one of the class's names;
+    failing that, when it equals one after both are :func:`sanitised`.  A folder that names no
+    class, or by its sanitised form several, and two folders that name one class, are errors
+    that name the folder (``where``), the value and ``fix`` (how this net's folders are named)."""
+    def listed(names: Sequence[str]) -> str:
+        return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
+
+    forms = [{sanitised(n) for n in names} for names in classes]
+    out: dict[str, int] = {}
+    for folder in folders:
+        hits = [i for i, names in enumerate(classes) if folder in names]
+        if not hits:
+            hits = [i for i, f in enumerate(forms) if sanitised(folder) in f]
+        if not hits:
+            raise ValueError(f"class folder {folder!r} in {where} names none of the net's {len(classes):,} "
+                             f"classes ({listed([names[0] for names in classes])}) (its class folders: "
+                             f"{listed(folders)}); {fix}")
+        if len(hits) > 1:
+            raise ValueError(f"class folder {folder!r} in {where} is ambiguous: its sanitised form "
+                             f"{sanitised(folder)!r} is that of the net's classes "
+                             f"{', '.join(repr(classes[i][0]) for i in hits)}; rename the folder to one of "
+                             f"them exactly, or re-save the weights with class names that differ once sanitised")
+        if (other := next((f for f, i in out.items() if i == hits[0]), None)) is not None:
+            raise ValueError(f"class folders {other!r} and {folder!r} in {where} both name the net's class "
+                             f"{classes[hits[0]][0]!r}; merge them into one folder")
+        out[folder] = hits[0]
+    return list(out.values())
