@@ -1,5 +1,6 @@
 # vgglib: reproduce Simonyan & Zisserman (ICLR 2015) table by table.
-#   make reproduce-table4        compute a table (train what the run store lacks, evaluate), rebuild the book
+#   make reproduce-table4        compute a table by executing its notebook (train what the run store lacks,
+#                                evaluate; the executed notebook is kept as the log), rebuild the book
 #   make reproduce-all           every table, in the paper's order
 #   make test                    lint, then the test suite (notebooks at the smoke profile)
 #   make book / make serve       build the book offline / serve it on localhost:8000
@@ -8,11 +9,14 @@
 # the scale (quick is the default); DATA=path points at a data set, DATASET=folder reads it as an
 # image-folder tree (train/<class>/, val/ or test/<class>/), SET="val_size=0.1 batch=64" overrides
 # profile fields; TRANSFER=path (full only) at the Appendix B targets (VOCdevkit/, 101_ObjectCategories/, ...).
+# RESULTS=dir keeps the records there instead of results/$(PROFILE)/; BOOK=dir builds the book from those sources.
 PROFILE ?= quick
 DATA ?=
 TRANSFER ?=
 DATASET ?=
 SET ?=
+RESULTS ?=
+BOOK ?= book
 PORT ?= 8000
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -20,6 +24,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REPRODUCE := $(PY) -m vgglib reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA)) \
 	$(if $(DATASET),--dataset $(DATASET)) $(if $(SET),--set $(SET)) $(if $(TRANSFER),--transfer $(TRANSFER))
+# The same computation through each table's notebook (vgglib/notebook.py), with the same options.
+RUN_NOTEBOOK := $(PY) -m vgglib.notebook --profile $(PROFILE) $(if $(DATA),--data $(DATA)) \
+	$(if $(DATASET),--dataset $(DATASET)) $(if $(SET),--set $(SET)) $(if $(TRANSFER),--transfer $(TRANSFER)) \
+	$(if $(RESULTS),--results $(RESULTS))
 
 .PHONY: venv lock data test lint export book serve lab bench bench-e2e bench-accuracy clean reproduce-all \
 	reproduce-table1
@@ -72,24 +80,28 @@ export: $(STAMP)
 # The book: every MyST notebook converted (jupytext), executed at $(PROFILE) on the records in
 # results/$(PROFILE)/ with its parameters checked (papermill), then built offline (jupyter-book).
 book: $(STAMP)
-	$(PY) -m vgglib.book --profile $(PROFILE)
-	@echo "Book: book/_build/html/index.html (make serve to browse it)"
+	$(PY) -m vgglib.book --profile $(PROFILE) $(if $(RESULTS),--results $(RESULTS)) --book $(BOOK)
+	@echo "Book: $(BOOK)/_build/html/index.html (make serve to browse it)"
 
-# reproduce-NAME computes one table's record (training what the run store lacks, evaluating),
-# writes results/$(PROFILE)/NAME.json with its CSVs and claims.csv, then rebuilds the book.
+# reproduce-NAME executes the table's notebook with compute on (papermill): it computes the record
+# (training what the run store lacks, evaluating) through the same code as `python -m vgglib reproduce`,
+# writes results/$(PROFILE)/NAME.json with its CSVs and claims.csv, and keeps the executed notebook,
+# with its progress and timings, as the run's log in results/$(PROFILE)/logs/NAME.ipynb (tables without
+# a notebook of their own, Tables 1-2 and the diagnoses, are computed directly); then rebuilds the book,
+# which only renders the records.
 reproduce-%: data
-	$(REPRODUCE) $*
+	$(RUN_NOTEBOOK) $*
 	$(MAKE) --no-print-directory book
 
 reproduce-table1: reproduce-table2
 
 reproduce-all: data
-	$(REPRODUCE) all
+	$(RUN_NOTEBOOK) all
 	$(MAKE) --no-print-directory book
 
 serve: book
 	@echo "Serving http://localhost:$(PORT)/ (Ctrl-C to stop)"
-	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BOOK)/_build/html
 
 # JupyterLab (from requirements.lock: nothing is installed at launch) on notebooks/, in the vgglib
 # kernel. jupytext serves the MyST notebooks/*.md as notebooks; .jupyter/ makes a double click
@@ -120,4 +132,4 @@ bench-e2e: data
 	  $(if $(KEEP),--keep-runs) --out out/bench/e2e.json
 
 clean:
-	rm -rf book/_build book/_nb
+	rm -rf $(BOOK)/_build $(BOOK)/_nb

@@ -11,7 +11,9 @@ matplotlib.use("Agg")
 from vgglib import paper  # noqa: E402
 from vgglib.parts import show  # noqa: E402
 from vgglib.parts.classification import figures as cls  # noqa: E402
+from vgglib.parts.classification import report  # noqa: E402
 from vgglib.parts.localisation import figures as loc  # noqa: E402
+from vgglib.parts.localisation import report as loc_report  # noqa: E402
 from vgglib.parts.training import figures as training  # noqa: E402
 from vgglib.parts.transfer import figures as transfer  # noqa: E402
 from vgglib.results import ResultSet  # noqa: E402
@@ -36,9 +38,11 @@ def test_table4_rows_are_the_records_and_never_share_an_axis_with_the_paper(reco
     r = records["table4"]
     fig = cls.table4_paper(r)
     ours, theirs = fig.axes
-    assert yticks(ours) == list(r["rows"])
-    assert bar_widths(ours) == [v["multi"]["top1"] for v in r["rows"].values()]
-    assert bar_widths(theirs) == [paper.TABLE4[row][0] for row in r["rows"]]
+    rows = [row for row in paper.TABLE4 if row in r["rows"]]         # the page's table's order and labels
+    table = report.table4_frame(r)
+    assert yticks(ours) == [f"{c}, S = {s}" for c, s in zip(table["config"], table["train S"])]
+    assert bar_widths(ours) == [r["rows"][row]["multi"]["top1"] for row in rows]
+    assert bar_widths(theirs) == [paper.TABLE4[row][0] for row in rows]
     assert all(len(ax.patches) == len(r["rows"]) for ax in fig.axes)   # one series per axis
     lines = cls.table4_scales(r)
     plotted = {ln.get_label(): list(ln.get_ydata()) for ax in lines.axes for ln in ax.get_lines()}
@@ -53,7 +57,8 @@ def test_table5_labels_come_from_the_records_in_order(records):
     words = {"dense": "dense", "multi-crop": "multi-crop", "dense+multi-crop": "multi-crop & dense"}
     keys = [(row, m) for row in ("D/256-512", "E/256-512") for m in words]
     assert list(r["rows"]) == ["D/256-512", "E/256-512"]
-    assert yticks(ours) == [f"{row}, {words[m]}" for row, m in keys]
+    scale = {"D/256-512": "D, S = 256;512", "E/256-512": "E, S = 256;512"}
+    assert yticks(ours) == [f"{scale[row]}, {words[m]}" for row, m in keys]
     assert bar_widths(ours) == [r["rows"][row][m]["top1"] for row, m in keys]
     assert bar_widths(theirs) == [paper.TABLE5[row][words[m]][0] for row, m in keys]
 
@@ -83,9 +88,9 @@ def test_table7_labels_are_whole_and_distinct(records):
 def test_table9_and_table10(records):
     r9 = records["table9"]
     ours, theirs = loc.table9_bars(r9).axes
-    assert yticks(ours) == loc.table9_rows(r9) == list(r9["rows"])
-    assert bar_widths(ours) == [v["top5"] for v in r9["rows"].values()]
-    assert bar_widths(theirs) == [paper.TABLE9[row][0] for row in r9["rows"]]
+    assert yticks(ours) == loc.table9_rows(r9) == list(loc_report.table9_frame(r9)["train S / test Q"])
+    assert bar_widths(ours) == [r9["rows"][row]["top5"] for row in yticks(ours)]
+    assert bar_widths(theirs) == [paper.TABLE9[row][0] for row in yticks(ours)]
     top, bottom = loc.table10_sota(r9).axes
     (label,) = yticks(top)
     best = label.removeprefix("ours, best of Table 9: ")
@@ -122,6 +127,20 @@ def test_training_and_transfer(records):
     assert [t.get_text() for t in ax.get_xticklabels()] == r12["classes"]
     heights = [round(p.get_height(), 6) for p in ax.patches]
     assert heights[:len(r12["classes"])] == pytest.approx(r12["rows"]["image only"]["ap"], nan_ok=True)
+    assert ax.get_ylim() == (0, 100) and bx.get_ylim()[1] == 100           # AP and recall within their range
+
+
+def test_figures_fit_the_page_width():
+    """A figure wider than the book's text column is shrunk to fit it, and its labels with it: the
+    multi-panel figures are drawn at most 7.8 inches wide (the column is about 6 at the book's dpi)."""
+    from vgglib.parts.architecture import figures as arch_figures
+    from vgglib.parts.architecture import report as arch_report
+
+    r = ROOT / "results" / "quick"
+    records = ResultSet(r)
+    figs = [cls.table4_scales(records["table4"]), transfer.table11_figure(records["table11"]),
+            arch_figures.params_and_cost(arch_report.table2(), arch_report.multiply_adds_table(), "quick")]
+    assert all(f.get_figwidth() <= 7.8 for f in figs)
 
 
 def test_table_style():
@@ -132,3 +151,11 @@ def test_table_style():
     assert "132,863,336" in html and "3,244.60" in html and ">yes<" in html and ">–<" in html
     assert "3244.600" not in html and "True" not in html
     assert 'class="verdict verdict-does-not-hold"' in html and 'class="table vgg"' in html
+    assert show.HINT in html                              # every table carries the hint vgg.js shows when needed
+    assert "</td>\n<td" in html                          # search snippets keep neighbouring cells apart
+    frame = pd.DataFrame({"net": ["A", "B"], "error": [1.0, 2.0], "verdict": ["holds", "inconclusive"]})
+    assert list(show.verdict_first(frame)) == ["verdict", "net", "error"]
+    assert list(show.verdict_first(frame, keys=1)) == ["net", "verdict", "error"]
+    plan = show.html(pd.DataFrame({"A": ["input", "conv3-64, conv3-64"], "B": ["input", "conv3-64"]}),
+                     span_equal=True, breaks=", ")
+    assert '<td class="span" colspan="2">input</td>' in plan and "conv3-64<br>conv3-64" in plan

@@ -20,6 +20,7 @@ from conftest import NOTEBOOKS, ROOT
 pytestmark = pytest.mark.slow
 STARTUP_S = 90  # a cold JupyterLab start on a busy 2-core machine
 REPLY_S = 120  # the kernel's start plus one small cell
+EXPLORE_S = 300  # a cell of the exploration at smoke: the first trains two small nets
 
 
 def kernel_registered() -> bool:
@@ -145,3 +146,22 @@ def test_vgglib_kernel_runs_a_notebook_cell(server):
         server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
     import vgglib
     assert printed.split() == ["quick", vgglib.__version__]
+
+
+def test_exploration_notebook_runs_in_the_vgglib_kernel(server, tmp_path):
+    """Every code cell of the exploration of the paper's test, in order, at the smoke profile and
+    from an empty run store, so that it trains its small net itself, as JupyterLab runs them."""
+    nb = jupytext.read(ROOT / "notebooks" / "explore_dense_test.md")
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in next(c for c in nb.cells if c.cell_type == "code").metadata["tags"]
+    injected = (f"import os\nos.environ['VGGLIB_RUNS'] = {str(tmp_path / 'runs')!r}\n"
+                f"profile = 'smoke'\nresults_dir = {str(tmp_path / 'results')!r}")
+    check = "print(subject.trained_here, test.crops, len(test.scales), errs is not None)"
+    kernel = server.api("/api/kernels", method="POST", body={"name": "vgglib"})
+    try:
+        printed = [asyncio.run(asyncio.wait_for(execute(server, kernel["id"], code), timeout=EXPLORE_S))
+                   for code in [cells[0], injected, *cells[1:], check]]
+    finally:
+        server.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+    assert printed[-1].split() == ["True", "150", "3", "True"]
+    assert (tmp_path / "runs").is_dir(), "the net was trained into the run store the cells were given"

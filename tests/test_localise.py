@@ -280,7 +280,8 @@ def test_frames_put_the_papers_numbers_beside_ours_and_judge_by_the_numbers():
                    for i, name in enumerate(loc_rows.TABLE9_ROWS)}, "data": {"name": "canvas-x"}}
     t10 = report.table10_frame(r9, "quick")
     assert "NOT ILSVRC" in t10["method"][0] and "fusion" in t10["method"][0]
-    assert t10["top-5 val error (%)"][0] == 47.0 and len(t10) == 1 + len(paper.TABLE10)
+    assert t10["top-5 error (%)"][0] == 47.0 and len(t10) == 1 + len(paper.TABLE10)
+    assert t10["measured on"][0] == "our test set" and set(t10["measured on"][1:]) == {"ILSVRC-2012 validation"}
 
 
 def test_the_paired_standard_error_is_that_of_the_per_image_difference():

@@ -39,11 +39,19 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["vgglib", "torchvision"], default=None,
                    help="weight format (default: from the file suffix)")
     source = e.add_mutually_exclusive_group(required=True)
-    source.add_argument("--images", help="a folder of class subfolders, e.g. ILSVRC-2012 val sorted by wnid")
+    source.add_argument("--images", help="a folder of class subfolders, each named by one of the net's classes "
+                        "or by its sanitised form (lower-case, each run of characters other than letters "
+                        "and digits a '-', no '-' at the ends: 'T-shirt/top' → 't-shirt-top'); for a "
+                        "net of the 1,000 ImageNet classes (torchvision's VGG weights) by WordNet id, e.g. "
+                        "ILSVRC-2012 val sorted by wnid, or Imagenette's n01440764 …")
     source.add_argument("--synthetic", action="store_true", help="the tiny synthetic test set, to try the command")
     e.add_argument("--method", default="dense", help="dense, multi-crop, dense+multi-crop or centre")
     e.add_argument("--q", nargs="+", type=int, default=[256, 384, 512],
                    help="test scales Q in the paper's units (≥ 224), mapped by the net's crop")
+    e.add_argument("--classes", choices=["all", "folder"], default="all",
+                   help="score over all the net's classes (default: the paper's measure, e.g. the error "
+                        "among all 1,000 ImageNet classes) or over the folder's classes alone (the soft-max "
+                        "restricted to them, e.g. a 10-way error on Imagenette)")
     e.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     e.add_argument("--batch", type=int, default=16)
 
@@ -53,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     data_options(r)
     r.add_argument("--results", default=None, help="results folder (default: results/<profile>/)")
     r.add_argument("--transfer", default=None, help="Appendix B targets' folder (full profile)")
+    r.add_argument("--plan", action="store_true",
+                   help="print the nets to train, those the run store has, the epochs and the expected "
+                        "wall time on this machine, and train nothing")
     return top
 
 
@@ -76,6 +87,12 @@ def run(args: argparse.Namespace) -> None:
         from .reproduce import reproduce, tables
 
         names = list(tables()) if args.tables == ["all"] else args.tables
+        if args.plan:
+            from .reproduce import show_plan
+
+            for name in names:
+                show_plan(name, args.profile, args.data, args.results, args.runs, overrides(args))
+            return
         signal.signal(signal.SIGTERM, _stopped)     # a SIGTERM unwinds like Ctrl-C: the time is booked
         for name in names:
             reproduce(name, args.profile, args.data, args.results, args.runs, args.seed, args.transfer,
@@ -88,8 +105,9 @@ def run(args: argparse.Namespace) -> None:
         images = synthetic().test if args.synthetic else FolderImages(args.images)
         if args.limit:
             images = images.subset(list(range(min(args.limit, len(images)))))
-        table = evaluate_weights(args.weights, images, args.method, args.q, args.format, args.batch)
-        print(f"{args.method} evaluation of {args.weights} on {len(images)} images")
+        table, scored = evaluate_weights(args.weights, images, args.method, args.q, args.format, args.batch,
+                                         scope=args.classes, where=args.images or "the synthetic test set")
+        print(f"{args.method} evaluation of {args.weights} on {len(images)} images, {scored}")
         for name, errs in table.items():
             print(f"  {name:>18}: top-1 {errs['top1']:6.2f}%   top-5 {errs['top5']:6.2f}%")
     if args.command == "train":

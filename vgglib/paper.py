@@ -7,6 +7,12 @@ the paper writes them: ``config/train scale`` with a jittered scale as ``256-512
 CITATION = ("K. Simonyan and A. Zisserman. Very Deep Convolutional Networks for Large-Scale "
             "Image Recognition. ICLR 2015. arXiv:1409.1556")
 
+#: §3.1: training stopped after 370K iterations (74 epochs); ILSVRC-2012 (§4): 1,000 classes,
+#: 50K validation images (on which the paper reports).
+ITERATIONS = 370_000
+CLASSES = 1000
+ILSVRC_VAL_IMAGES = 50_000
+
 #: Table 2: parameters in millions.
 TABLE2 = {"A": 133, "A-LRN": 133, "B": 133, "C": 134, "D": 138, "E": 144}
 

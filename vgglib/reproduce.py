@@ -8,13 +8,20 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import claims as claim_model
+from . import selection
 from .files import write_json
 from .parts import Table, all_claims, all_frames, tables
 from .profiles import get_profile
 from .results import ResultSet, results_dir, save_result
 from .runs import RunStore
+
+if TYPE_CHECKING:
+    from .data import Splits
+    from .plan import Plan
+    from .profiles import Profile
 
 
 def table(name: str) -> Table:
@@ -28,13 +35,17 @@ def table(name: str) -> Table:
 def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = None,
               results_root: str | Path | None = None, runs: str | Path | None = None, seed: int = 0,
               transfer_root: str | Path | None = None, progress: bool = True,
-              overrides: dict | None = None) -> dict:
+              overrides: dict | None = None, choices: dict | None = None) -> dict:
     """Compute one table's record (and any missing record it needs), write it with the CSV
-    exports, and return it.  ``overrides`` changes profile fields (``--set``, ``--dataset``):
+    exports, and return it.  ``choices`` (rows, test scales, method, noise seeds) computes a part
+    of the table instead, written to its own folder (:mod:`vgglib.selection`), never over the
+    table.  ``overrides`` changes profile fields (``--set``, ``--dataset``):
     e.g. ``dataset="folder"`` with ``data_root`` runs the table on any image-folder tree;
-    the record's provenance names the data set and its fingerprint."""
+    the record's provenance names the data set and its fingerprint.  A table whose nets are
+    declared (:func:`vgglib.plan.plan_table`) prints its plan first and shows one progress bar
+    over all their epochs."""
     entry, p = table(name), get_profile(profile).with_(**(overrides or {}))
-    out = results_dir(profile, results_root)
+    picked, out = selection.chosen(name, choices or {}), results_dir(profile, results_root)
     needs = {}
     for need in entry.needs:
         if need not in ResultSet(out):
@@ -46,14 +57,23 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
         from .study import Study
 
         store = RunStore(runs)
-        ledger, key = store.root / LEDGER, f"{p.name}/{p.dataset}/{name}"
+        ledger, key = store.root / LEDGER, f"{p.name}/{p.dataset}/{selection.stem(name, picked)}"
+        bar = None
         try:
-            study = Study(p, store, profile_splits(p, data_root), seed, progress=progress)
+            splits = profile_splits(p, data_root)
+            table_plan = plan(name, p, splits, store, out) if progress and seed == 0 and not picked else None
+            if table_plan is not None:
+                print(table_plan.text(), flush=True)
+                bar = table_plan.bar()
+            study = Study(p, store, splits, seed, progress=progress, bar=bar)
             kw = {"root": transfer_root} if entry.transfer_root else {}
-            record = entry.compute(study, **needs, **kw)
+            record = entry.compute(study, **needs, **kw, **picked)
         except BaseException:       # stopped (Ctrl-C, SIGTERM) or failed: its time waits for the rerun
             book_time(ledger, key, time.time() - started)
             raise
+        finally:
+            if bar is not None:
+                bar.close()
         earlier, pieces = take_time(ledger, key)
         record["provenance"]["runs"] = study.runs()
         if pieces:
@@ -61,11 +81,40 @@ def reproduce(name: str, profile: str = "quick", data_root: str | Path | None = 
             record["provenance"]["pieces"] = pieces + 1
     else:
         record = entry.compute(p)
+    if picked:
+        record["selection"] = picked
+        out = results_dir(profile, out / selection.stem(name, picked))
     save_result(name, record, out)
     export(out)
     if progress:
         print(f"{name}: {out / (name + '.json')} in {(time.time() - started) / 60:.1f} min")
     return record
+
+
+def plan(name: str, p: Profile, splits: Splits, store: RunStore, results: Path) -> Plan | None:
+    """The plan of a table whose nets are declared (probed on this machine), else None."""
+    from .plan import plan_table, table_nets
+
+    try:
+        table_nets(name)
+    except ValueError:
+        return None
+    return plan_table(name, p, splits, store, results)
+
+
+def show_plan(name: str, profile: str = "quick", data_root: str | Path | None = None,
+              results_root: str | Path | None = None, runs: str | Path | None = None,
+              overrides: dict | None = None) -> Plan | None:
+    """The plan of one table (``reproduce TABLE --plan``), printed, without training anything;
+    None (and a line saying so) for a table that declares no nets."""
+    from .data import profile_splits
+
+    table(name)
+    p = get_profile(profile).with_(**(overrides or {}))
+    table_plan = plan(name, p, profile_splits(p, data_root), RunStore(runs), results_dir(profile, results_root))
+    print(table_plan.text() if table_plan else f"{name}: no plan; it declares no nets of its own (it trains "
+          f"what its driver asks, reusing the run store). Tables with a plan: table3, table4, table5, table6.")
+    return table_plan
 
 
 #: The run store's ledger of time spent on tables whose computation was stopped before its

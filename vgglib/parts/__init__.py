@@ -54,6 +54,13 @@ def all_claims(results: ResultSet) -> list[Claim]:
     return [c for p in PARTS for c in part(p).claims(results)]
 
 
+def arithmetic(claim: Claim) -> bool:
+    """Whether a claim is arithmetic rather than experimental: its table is computed from the code
+    alone (Table 2's parameter counts, §2.3's weights), so it holds by counting, not by training
+    and testing nets; tallies of the paper's experimental claims leave it out."""
+    return not tables()[claim.table].study
+
+
 def all_frames(results: ResultSet) -> dict[str, pd.DataFrame]:
     """Every table of every part whose records exist, by file stem."""
     return {k: v for p in PARTS for k, v in part(p).frames(results).items()}

@@ -103,6 +103,50 @@ def tip(name: str, profile: str) -> str:
             f"{'it' if one else 'them'} first if {'it is' if one else 'they are'} missing.")
 
 
+def analogue_note(record: dict, profile: str) -> str:
+    """What a classification page's numbers are (Markdown, for its note): at a Fashion-MNIST
+    profile, width-scaled analogues measured on the record's own number of test images, not
+    comparable in level with the paper's; at the paper's scale, the paper's nets."""
+    from fractions import Fraction
+
+    from ..data import FASHION_MNIST_CLASSES
+    from ..profiles import get_profile
+
+    p, n = get_profile(profile), record["provenance"]["test_images"]
+    if p.dataset != "fashion-mnist":
+        return (f"At the `{profile}` profile the nets are the paper's, at {p.crop}-pixel crops, and errors are "
+                f"measured on {n:,} images of `{record['provenance'].get('dataset', p.dataset)}`.")
+    k = len(FASHION_MNIST_CLASSES)
+    return (f"At the `{profile}` profile the nets are width-scaled analogues ({Fraction(p.width).limit_denominator()} "
+            f"of the paper's width, {p.crop}-pixel crops) trained on Fashion-MNIST ({k} classes), and errors are "
+            f"measured on {n:,} of its test images: they are **not comparable in level** with the paper's "
+            f"ILSVRC-2012 numbers, only in direction. With {k} classes top-5 error is near zero for every net, "
+            f"so the tables keep the paper's top-5 column but lead with top-1.")
+
+
+def canvas_note(profile: str) -> str:
+    """What Appendix A's pages measure (Markdown, for their note): at a profile that draws its
+    boxes on canvases, the canvases and the analogue nets, from the profile's settings."""
+    from fractions import Fraction
+
+    from ..profiles import get_profile
+
+    p = get_profile(profile)
+    loc = p.localisation
+    if loc is None or not loc.canvas:
+        return f"At the `{profile}` profile the localisation data are ILSVRC-2012's boxes, as the paper's."
+    return (f"At the `{profile}` profile the localisation data are **not ILSVRC**: each test image is a "
+            f"{loc.canvas}×{loc.canvas}-pixel canvas with one real Fashion-MNIST *test* image pasted at "
+            f"{loc.min_side:.0%}–{loc.max_side:.0%} of its side, at a random position, among {loc.clutter} "
+            f"fragments of other test images, its box known exactly (training canvases use training images "
+            f"only). The nets are width-scaled analogues of net D ({Fraction(p.width).limit_denominator()} of "
+            f"the paper's width, {p.crop}-pixel crops), and scales S and Q are the paper's mapped to pixels as "
+            f"everywhere in this book. Errors are therefore **not comparable in level** with the paper's, only in "
+            f"direction. Each claim compares two errors measured on the same test images; the noise is the half "
+            f"width of the interval of that paired difference, as the Claims page states the noise model (one "
+            f"seed, so this is sampling noise of the test set only).")
+
+
 def glue_tip(name: str, profile: str, key: str = "tip") -> str:
     """Glue :func:`tip` for record ``name`` (pasted with ``{glue:md}`tip``` in the page's tip)."""
     text = tip(name, profile)

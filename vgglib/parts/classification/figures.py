@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from ... import arch, paper
 from ..plots import OURS, PAPER, ours_beside_papers
-from .paper_claims import METHODS5, table6_claims
+from .paper_claims import METHODS5, paper_row, table6_claims
 
 COLOURS = {"A": "#937860", "A-LRN": "#da8bc3", "B": "#8172b3", "C": "#4c72b0", "D": "#dd8452", "E": "#55a868"}
 STYLES = {"256": "o-", "384": "s-", "256-512": "^-"}
@@ -49,18 +49,20 @@ def table4_scales(result4: dict) -> Figure:
     """Each net's top-1 error at each of its test scales (ours), with the multi-scale average
     as a dashed line; one panel per training scale."""
     scales = list(dict.fromkeys(r.split("/")[1] for r in result4["rows"]))
-    fig, axes = _figure(3.6 * len(scales), 3.4, len(scales), sharey=True)
+    fig, axes = _figure(min(2.6 * len(scales), 7.8), 3.4, len(scales), sharey=True, squeeze=False)
+    axes = axes[0]
     for ax, scale in zip(axes, scales):
         for row, r in result4["rows"].items():
             config, s = row.split("/")
             if s != scale:
                 continue
-            qs = [int(q) for q in r["per_q"]]
-            ax.plot(qs, list(r["per_q"].values()), STYLES.get(s, "o-"), color=COLOURS.get(config), label=row)
+            qs, errs = zip(*sorted((int(q), e) for q, e in r["per_q"].items()))
+            ax.plot(qs, errs, STYLES.get(s, "o-"), color=COLOURS.get(config), label=row)
             ax.hlines(r["multi"]["top1"], min(qs), max(qs), colors=COLOURS.get(config), linestyles="dashed", lw=0.8)
-        ax.set_title(f"trained at S = {scale.replace('-', ';')}", fontsize=10)
-        ax.set_xlabel("test scale Q (paper units)")
-        ax.legend(fontsize=8)
+        ax.set_title(f"trained at S = {scale.replace('-', ';')}", fontsize=9)
+        ax.set_xlabel("test scale Q (paper units)", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=7)
     axes[0].set_ylabel("top-1 error (%), ours")
     return fig
 
@@ -81,11 +83,18 @@ def _paired_bars(labels: list[str], ours: list[float], theirs: list[float], xlab
     return fig
 
 
+def row_label(row: str) -> str:
+    """A record's row as the tables name it: its configuration and training scale."""
+    config, s = paper_row(row)
+    return f"{config}, S = {s}"
+
+
 def table4_paper(result4: dict) -> Figure:
     """Multi-scale top-1 error per row, ours and the paper's side by side on separate axes:
-    compare the order of the bars, not their lengths."""
-    rows = list(result4["rows"])
-    return _paired_bars(rows, [result4["rows"][r]["multi"]["top1"] for r in rows],
+    compare the order of the bars, not their lengths.  The rows, and their labels, are those
+    of the page's Table 4 (the paper's order)."""
+    rows = [r for r in paper.TABLE4 if r in result4["rows"]]
+    return _paired_bars([row_label(r) for r in rows], [result4["rows"][r]["multi"]["top1"] for r in rows],
                         [paper.TABLE4[r][0] for r in rows], "top-1 error (%), multi-scale dense")
 
 
@@ -102,7 +111,7 @@ def table5_labels(result5: dict) -> list[tuple[str, str]]:
 def table5_methods(result5: dict) -> Figure:
     """Dense, multi-crop and both, per net: ours and the paper's on separate axes."""
     keys = table5_labels(result5)
-    return _paired_bars([f"{row}, {METHOD_NAMES.get(m, m)}" for row, m in keys],
+    return _paired_bars([f"{row_label(row)}, {METHOD_NAMES.get(m, m)}" for row, m in keys],
                         [result5["rows"][r][m]["top1"] for r, m in keys],
                         [paper.TABLE5[r][METHOD_NAMES.get(m, m)][0] for r, m in keys],
                         "top-1 error (%)")

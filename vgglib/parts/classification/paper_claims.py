@@ -30,10 +30,13 @@ def jitter_weak(result: dict) -> str:
 
 
 def table3_claims(result: dict) -> list[Claim]:
-    """Table 3 and §4.1: LRN, depth, 3×3 against 1×1, saturation, jittering, the shallow net."""
+    """Table 3 and §4.1: LRN, depth, 3×3 against 1×1, saturation, jittering, the shallow net;
+    of a record of part of the table, the claims whose two rows it holds."""
     r, p = {k: v["top1"] for k, v in result["rows"].items()}, {k: v[0] for k, v in paper.TABLE3.items()}
 
-    def pair(a: str, b: str, key: str, statement: str, direction: str = "better", **kw) -> Claim:
+    def pair(a: str, b: str, key: str, statement: str, direction: str = "better", **kw) -> Claim | None:
+        if a not in r or b not in r:
+            return None
         noise = between(result, a, b, r[a], r[b])
         return Claim.from_evidence(f"table3/{key}", "§4.1", statement, direction, Evidence(r[a], r[b], *noise),
                                    (p[a], p[b]), **kw)
@@ -47,6 +50,7 @@ def table3_claims(result: dict) -> list[Claim]:
                 margin=EQUIVALENCE, relative=True)]
     out += [pair(f"{c}/256-512", f"{c}/384", f"jitter-{c}", f"scale jittering beats a fixed S = 384 ({c})",
                  weak=jitter_weak(result)) for c in "CDE"]
+    out = [c for c in out if c is not None]
     s = {k: v["top1"] for k, v in result["shallow"].items()}
     a, b = SHALLOW_PAIR
     out.append(Claim.from_evidence(
@@ -57,7 +61,8 @@ def table3_claims(result: dict) -> list[Claim]:
 
 
 def table4_claims(result: dict) -> list[Claim]:
-    """Table 4: multi-scale beats single scale, jittering beats fixed S, deeper is better."""
+    """Table 4: multi-scale beats single scale, jittering beats fixed S, deeper is better; of a
+    record of part of the table, the claims whose rows it holds."""
     r = result["rows"]
     multi = {k: v["multi"]["top1"] for k, v in r.items()}
     p4, p3 = {k: v[0] for k, v in paper.TABLE4.items()}, {k: v[0] for k, v in paper.TABLE3.items()}
@@ -69,6 +74,8 @@ def table4_claims(result: dict) -> list[Claim]:
                                (p4[row], p3[row]))
            for row, v in r.items()]
     for c in "CDE":
+        if not {f"{c}/256", f"{c}/384", f"{c}/256-512"} <= set(multi):
+            continue
         fixed = min((f"{c}/256", f"{c}/384"), key=multi.__getitem__)
         best_paper = min(p4[f"{c}/256"], p4[f"{c}/384"])
         out.append(Claim.from_evidence(f"table4/jitter/{c}", "§4.2", f"scale jittering beats the better fixed S ({c})",

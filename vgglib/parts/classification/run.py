@@ -41,15 +41,18 @@ def noise(study: Study, rows: tuple[str, ...] = NOISE_ROWS, seeds: int = NOISE_S
     return out
 
 
-def table3(study: Study) -> dict:
-    """Table 3: dense evaluation at one test scale; §4.1's B vs shallow 5×5 (centre crop)."""
+def table3(study: Study, rows: tuple[str, ...] = TABLE3_ROWS, method: str = "dense",
+           seeds: int = NOISE_SEEDS) -> dict:
+    """Table 3: dense evaluation (or ``method``) at one test scale, of ``rows``; §4.1's B vs
+    shallow 5×5 (centre crop).  The comparisons stored are those of Table 3 among ``rows``."""
     started = time.time()
-    rows = {r: study.scores([r], "dense", [evaluate.q_single(scale_of(r))]) for r in TABLE3_ROWS}
+    scored = {r: study.scores([r], method, [evaluate.q_single(scale_of(r))]) for r in rows}
     shallow = {r: study.scores([r], "centre", [evaluate.q_single(scale_of(r))]) for r in SHALLOW_ROWS}
-    pairs = {f"{a} vs {b}": {"single": study.paired_se(single(a), single(b))} for a, b in TABLE3_PAIRS}
+    pairs = {f"{a} vs {b}": {"single": study.paired_se(single(a, method), single(b, method))}
+             for a, b in TABLE3_PAIRS if a in rows and b in rows}
     a, b = SHALLOW_PAIR
     pairs[f"{a} vs {b}"] = {"centre": study.paired_se(single(a, "centre"), single(b, "centre"))}
-    return {"rows": rows, "shallow": shallow, "pairs": pairs, "noise": noise(study),
+    return {"rows": scored, "shallow": shallow, "pairs": pairs, "noise": noise(study, seeds=seeds),
             "provenance": study.record(started)}
 
 
@@ -58,41 +61,46 @@ def single(row: str, method: str = "dense") -> tuple[list[str], str, list[int]]:
     return [row], method, [evaluate.q_single(scale_of(row))]
 
 
-def multi(row: str, method: str = "dense") -> tuple[list[str], str, list[int]]:
-    """A net tested at its three test scales, as :meth:`Study.fused` takes it."""
-    return [row], method, list(evaluate.q_set(scale_of(row)))
+def multi(row: str, method: str = "dense", qs: list[int] | None = None) -> tuple[list[str], str, list[int]]:
+    """A net tested at its three test scales (or at ``qs``), as :meth:`Study.fused` takes it."""
+    return [row], method, list(qs or evaluate.q_set(scale_of(row)))
 
 
-def table4(study: Study) -> dict:
-    """Table 4: dense evaluation averaged over three test scales, beside the single scale."""
+def table4(study: Study, rows: tuple[str, ...] = TABLE4_ROWS, scales: list[int] | None = None,
+           method: str = "dense", seeds: int = NOISE_SEEDS) -> dict:
+    """Table 4: dense evaluation (or ``method``) averaged over each net's three test scales (or
+    over ``scales`` for every net), beside its single scale; the error at each scale tested."""
     started = time.time()
-    rows = {}
-    for r in TABLE4_ROWS:
+    scored = {}
+    for r in rows:
         s = scale_of(r)
-        qs = list(evaluate.q_set(s))
+        qs = list(scales or evaluate.q_set(s))
         single = [evaluate.q_single(s)]
-        rows[r] = {"multi": study.scores([r], "dense", qs), "single": study.scores([r], "dense", single),
-                   "per_q": {q: study.scores([r], "dense", [q])["top1"] for q in qs},
-                   "paired_se": study.paired_se(([r], "dense", qs), ([r], "dense", single))}
-    pairs = {f"{a} vs {b}": {"multi": study.paired_se(multi(a), multi(b))} for a, b in table4_pairs()}
-    return {"rows": rows, "pairs": pairs, "noise": noise(study), "provenance": study.record(started)}
+        scored[r] = {"multi": study.scores([r], method, qs), "single": study.scores([r], method, single),
+                     "per_q": {q: study.scores([r], method, [q])["top1"] for q in sorted({*qs, *single})},
+                     "paired_se": study.paired_se(([r], method, qs), ([r], method, single))}
+    pairs = {f"{a} vs {b}": {"multi": study.paired_se(multi(a, method, scales), multi(b, method, scales))}
+             for a, b in table4_pairs() if a in rows and b in rows}
+    return {"rows": scored, "pairs": pairs, "noise": noise(study, seeds=seeds), "provenance": study.record(started)}
 
 
-def table5(study: Study) -> dict:
-    """Table 5: dense vs multi-crop vs both, for the jittered nets at Q = {Smin, mid, Smax}."""
+def table5(study: Study, rows: tuple[str, ...] = JITTERED, scales: list[int] | None = None,
+           seeds: int = NOISE_SEEDS) -> dict:
+    """Table 5: dense vs multi-crop vs both, for the jittered nets at Q = {Smin, mid, Smax} (or
+    at ``scales``)."""
     started = time.time()
-    rows = {}
-    for r in JITTERED:
-        qs = list(evaluate.q_set(scale_of(r)))
-        rows[r] = {m: study.scores([r], m, qs) for m in ("dense", "multi-crop", "dense+multi-crop")}
-        best = min(("dense", "multi-crop"), key=lambda m: rows[r][m]["top1"])
-        rows[r]["paired_se"] = {
+    scored = {}
+    for r in rows:
+        qs = list(scales or evaluate.q_set(scale_of(r)))
+        scored[r] = {m: study.scores([r], m, qs) for m in ("dense", "multi-crop", "dense+multi-crop")}
+        best = min(("dense", "multi-crop"), key=lambda m: scored[r][m]["top1"])
+        scored[r]["paired_se"] = {
             "multi-crop vs dense": study.paired_se(([r], "multi-crop", qs), ([r], "dense", qs)),
             "combined vs best": study.paired_se(([r], "dense+multi-crop", qs), ([r], best, qs))}
-    return {"rows": rows, "noise": noise(study), "provenance": study.record(started)}
+    return {"rows": scored, "noise": noise(study, seeds=seeds), "provenance": study.record(started)}
 
 
-def table6(study: Study) -> dict:
+def table6(study: Study, seeds: int = NOISE_SEEDS) -> dict:
     """Table 6: fusion by averaging posteriors: the 7-net submission (multi-scale dense) and
     the two jittered nets with dense, multi-crop and both."""
     started = time.time()
@@ -121,7 +129,7 @@ def table6(study: Study) -> dict:
     order = sorted(paper.SUBMISSION_NETS, key=lambda r: singles[r]["top1"])
     return {"rows": rows, "singles": singles,
             "growing": grown_fusion(labels, {r: study.fused([r], "dense", qs(r)) for r in order}, singles),
-            "noise": noise(study), "provenance": study.record(started)}
+            "noise": noise(study, seeds=seeds), "provenance": study.record(started)}
 
 
 def grown_fusion(labels: torch.Tensor, posteriors: dict[str, torch.Tensor], singles: dict) -> list[dict]:

@@ -85,8 +85,8 @@ def table9_strip(result: dict, images: torch.Tensor, truth: list[str], classes: 
 
 
 def table9_rows(result9: dict) -> list[str]:
-    """Table 9's rows in the record's order."""
-    return [r for r in result9["rows"] if r in TABLE9_ROWS]
+    """Table 9's rows that the record holds, in the order of the page's table (the paper's)."""
+    return [r for r in TABLE9_ROWS if r in result9["rows"]]
 
 
 def table9_bars(result9: dict) -> Figure:
