@@ -16,14 +16,13 @@ import pandas as pd
 from . import arch, augment, evaluate, methods, paper
 from .data import FASHION_MNIST_CLASSES
 from .parts.classification.rows import NOISE_ROWS, NOISE_SEEDS
+from .parts.show import NOT_GIVEN
 from .profiles import SECTIONS, Profile, get_profile, paper_defaults, raw_profiles
 from .targets import ACTION_CLASSES, VOC_CLASSES
 
 #: Fashion-MNIST's items' side in pixels (the data set's own, Xiao et al. 2017).
 FASHION_MNIST_SIDE = 28
 
-#: What the paper's column says where the paper gives no value.
-NOT_GIVEN = "not given"
 #: Settings of ``[defaults]`` that are ours, not the paper's: the paper gives no value for them.
 OURS_ONLY = ("patience", "max_epochs_finetune", "val_size", "bf16", "channels_last", "workers", "eval_batch",
              "ckpt_every_steps", "train_folder", "decode")

@@ -106,30 +106,20 @@ def in_memory(images: ImageSet) -> tuple[torch.Tensor, torch.Tensor] | None:
     return None
 
 
-class Resident(ImageSet):
+class Resident(TensorImages):
     """An in-memory training set copied once to the training device, with its labels: what
     :meth:`BatchLoader.batch` loads from in place of the set itself."""
 
     def __init__(self, images: ImageSet, device: torch.device):
         pixels, labels = in_memory(images)
-        self.classes, self.device = images.classes, device
-        self.pixels, self._labels = pixels.to(device), labels.to(device)
-
-    def __len__(self) -> int:
-        return len(self._labels)
-
-    @property
-    def labels(self) -> torch.Tensor:
-        return self._labels
-
-    @property
-    def uniform(self) -> bool:
-        return True
+        super().__init__(pixels.to(device), labels.to(device), images.classes)
+        self.device = device
 
     def load(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images ``idx`` as (B, 3, H, W) uint8 on the device (grey repeated to RGB), and labels."""
+        """Images ``idx`` as (B, 3, H, W) uint8 on the device (grey repeated to RGB, as a view),
+        and labels; the indices cross to the device without waiting."""
         idx = torch.as_tensor(idx).to(self.device, non_blocking=True)
-        return self.pixels[idx].expand(-1, 3, -1, -1), self._labels[idx]
+        return self.images[idx].expand(-1, 3, -1, -1), self.labels[idx]
 
 
 def resident_batches(loader: BatchLoader, epoch: int, resident: Resident,

@@ -31,6 +31,8 @@ class Raw(str):
 WIDE = 5
 #: The hint above a table wider than its page.
 HINT = "scroll sideways for more columns →"
+#: What the Departures table's paper column says where the paper gives no value.
+NOT_GIVEN = "not given"
 
 
 def cell(value: object, decimals: int = 2) -> str:
@@ -153,8 +155,6 @@ def departures(df: pd.DataFrame, caption: str | None = None) -> HTML:
     """The Departures table (:func:`vgglib.departures.frame`) for reading at any width: each
     departure a row of three columns (what, the paper's value, ours) with its reason and where
     it is measured in a full-width row under it; the paper's "not given" is marked."""
-    from ..departures import NOT_GIVEN
-
     rows = []
     for d in df.itertuples(index=False):
         given = ' class="not-given"' if d.paper.startswith(NOT_GIVEN) else ""
