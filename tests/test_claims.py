@@ -199,6 +199,8 @@ def test_every_page_tip_names_the_command_and_the_records_it_reads():
     assert tip("table3", "smoke").endswith("`python -m vgglib reproduce table3 --profile smoke` (or "
                                            '`vgglib.reproduce.reproduce("table3", "smoke")` from Python).')
     assert "it reads the records of Table 5 and Table 6, computing them first" in tip("table7", "quick")
+    assert tip("table3", "smoke").startswith("As built, this page renders stored records; opened in `make lab`, "
+                                             "its `compute` parameter runs the experiment instead.")
     assert "it reads the record of Table 9, computing it first if it is missing." in tip("table10", "quick")
 
 

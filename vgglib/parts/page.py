@@ -89,10 +89,11 @@ def diagnosis(records: ResultSet, name: str, frame: Callable[[dict], pd.DataFram
 
 
 def tip(name: str, profile: str) -> str:
-    """What every page tells its reader about its records (Markdown): it only renders them, and
-    where record ``name`` is missing, the command that computes it at ``profile``, with the
-    records it reads (which that command computes first where they are missing)."""
-    text = (f"This page only renders stored records. If `{name}` is missing for a profile, compute it with "
+    """What every page tells its reader about its records (Markdown): as built, it renders them;
+    where record ``name`` is missing, the command that computes it at ``profile`` (or the
+    notebook's ``compute`` parameter), with the records it reads (computed first where missing)."""
+    text = (f"As built, this page renders stored records; opened in `make lab`, its `compute` parameter "
+            f"runs the experiment instead. If `{name}` is missing for a profile, compute it with "
             f"`python -m vgglib reproduce {name} --profile {profile}` "
             f"(or `vgglib.reproduce.reproduce(\"{name}\", \"{profile}\")` from Python)")
     needs = [tables()[n].title.split(":")[0] for n in tables()[name].needs]
