@@ -62,7 +62,7 @@ def test_batches_from_the_device_copy_equal_the_loaders_own_to_the_pixel(scale):
     splits = data.profile_splits(tiny_profile())
     stats = compute_stats(splits.train)
     loader = BatchLoader(splits.train, Augmenter(32, scale, stats, Normalise(stats.mean)), 16, seed=2)
-    resident = fastdata.Resident(splits.train, torch.device("cpu"))
+    resident = fastdata.Resident.of(splits.train, torch.device("cpu"))
     ours = list(fastdata.resident_batches(loader, 1, resident, start_step=1))
     theirs = list(loader.epoch(1, start_step=1))
     assert len(ours) == len(theirs) == loader.steps_per_epoch - 1

@@ -110,10 +110,15 @@ class Resident(TensorImages):
     """An in-memory training set copied once to the training device, with its labels: what
     :meth:`BatchLoader.batch` loads from in place of the set itself."""
 
-    def __init__(self, images: ImageSet, device: torch.device):
-        pixels, labels = in_memory(images)
-        super().__init__(pixels.to(device), labels.to(device), images.classes)
+    def __init__(self, pixels: torch.Tensor, labels: torch.Tensor, classes: list[str], device: torch.device):
+        super().__init__(pixels.to(device), labels.to(device), classes)
         self.device = device
+
+    @classmethod
+    def of(cls, images: ImageSet, device: torch.device) -> Resident | None:
+        """``images`` held on ``device`` when they are in memory (:func:`in_memory`), else None."""
+        held = in_memory(images)
+        return None if held is None else cls(*held, images.classes, device)
 
     def load(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images ``idx`` as (B, 3, H, W) uint8 on the device (grey repeated to RGB, as a view),

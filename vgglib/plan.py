@@ -122,6 +122,12 @@ def recorded_epochs(results: Path | None) -> dict[str, int]:
     return out
 
 
+#: The tables whose nets are declared, with the rows each evaluates (their chains and the noise
+#: seeds follow from them): the tables a plan covers.
+PLANNED: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_ROWS, "table5": JITTERED,
+                                       "table6": (*paper.SUBMISSION_NETS, *JITTERED)}
+
+
 def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
     """The nets a table trains, (row, seed) → {test method: paper-unit Qs}, chains included
     (a parent the table does not evaluate maps to {})."""
@@ -138,11 +144,9 @@ def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
     def scale(row: str) -> int | tuple[int, int]:
         return Row.parse(row).scale
 
-    rows: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_ROWS, "table5": JITTERED,
-                                        "table6": (*paper.SUBMISSION_NETS, *JITTERED)}
-    if table not in rows:
-        raise ValueError(f"no nets declared for {table!r}; declared: {', '.join(rows)}")
-    for r in rows[table]:
+    if table not in PLANNED:
+        raise ValueError(f"no nets declared for {table!r}; declared: {', '.join(PLANNED)}")
+    for r in PLANNED[table]:
         single = (evaluate.q_single(scale(r)),)
         if table == "table3":
             need(r, 0, "dense", single)

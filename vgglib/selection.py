@@ -14,9 +14,7 @@ from collections.abc import Callable, Sequence
 from .evaluate import METHODS
 from .parts import tables
 from .runs import Row
-
-#: The smallest test scale Q in the paper's units: the crop itself.
-MIN_Q = 224
+from .weight_files import MIN_Q
 
 
 def _rows(value: object, default: Sequence[str]) -> tuple[str, ...]:

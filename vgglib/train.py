@@ -272,8 +272,7 @@ class Loop:
         self.device = next(self.model.parameters()).device
         self.net = torch.nn.parallel.DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.clock = time.perf_counter()
-        in_memory = fastdata.in_memory(self.loader.images) is not None
-        self.resident = fastdata.Resident(self.loader.images, self.device) if in_memory else None
+        self.resident = fastdata.Resident.of(self.loader.images, self.device)
 
     def wall(self, state: RunState) -> float:
         """Seconds this run has trained, over every piece of it."""

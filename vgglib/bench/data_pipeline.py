@@ -85,7 +85,7 @@ def host_work(p: Profile, train: ImageSet, stats: Stats, steps: int, repeats: in
     from ..fastdata import Resident
 
     loader = BatchLoader(train, Augmenter(p.crop, (p.scale(256), p.scale(512)), stats), p.batch, seed=0)
-    resident, order = Resident(train, torch.device("cpu")), loader.order(0)
+    resident, order = Resident.of(train, torch.device("cpu")), loader.order(0)
     keys = loader.sample_keys(0, 0)
     slots = (6, 7)
 
