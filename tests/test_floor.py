@@ -17,15 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_table4_trains_its_rows_their_chains_and_the_noise_seeds():
-    nets = plan.table_nets("table4")
+    nets = plan.table_nets("table4", seeds=4)
     assert {r for r, s in nets if s == 0} >= set(TABLE4_ROWS) | {"A/256", "D/384"}
     assert nets[("D/256", 0)]["dense"] == {224, 256, 288}
-    for seed in (1, 2):   # the seed noise: D/256 and D/[256;512], each through its own chain
+    for seed in (1, 2, 3):   # the seed noise: D/256, D/384 and D/[256;512], each through its own chain
         assert nets[("A/256", seed)] == {}
         assert nets[("D/256", seed)] == {"dense": {224, 256, 288}}
+        assert nets[("D/384", seed)] == {"dense": {352, 384, 416}}
         assert nets[("D/256-512", seed)] == {"dense": {256, 384, 512}}
-    assert ("A/256", 3) not in nets and ("B-5x5/256", 0) not in nets
-    assert plan.table_nets("table3")[("B-5x5/256", 0)] == {"centre": {256}}
+    assert ("A/256", 4) not in nets and ("B-5x5/256", 0) not in nets
+    assert len(nets) - len(plan.table_nets("table4", seeds=1)) == 3 * 4   # A, D/256, D/384, D/[256;512] per seed
+    assert plan.table_nets("table3", seeds=1)[("B-5x5/256", 0)] == {"centre": {256}}
 
 
 def fake_run(runs: Path, row: str, seed: int, epochs: int, posteriors: dict[str, float], done_at: float) -> None:
@@ -121,7 +123,8 @@ def test_the_floor_counts_the_nets_the_table_evaluates(smoke_results, table):
     from vgglib.results import ResultSet
 
     evaluated = set(ResultSet(smoke_results)[table]["provenance"]["runs"])
-    declared = {row if seed == 0 else f"{row}#{seed}" for (row, seed), tests in plan.table_nets(table).items()
+    nets = plan.table_nets(table, get_profile("smoke").noise_seeds)
+    declared = {row if seed == 0 else f"{row}#{seed}" for (row, seed), tests in nets.items()
                 if tests}
     assert declared == evaluated
 

@@ -8,7 +8,6 @@ import pytest
 
 from vgglib import arch, augment, departures, evaluate, lrn, methods, paper
 from vgglib.data import FASHION_MNIST_CLASSES
-from vgglib.parts.classification.rows import NOISE_SEEDS
 from vgglib.profiles import get_profile, paper_defaults, profiles
 from vgglib.targets import ACTION_CLASSES, VOC_CLASSES
 
@@ -52,7 +51,7 @@ def sources(profile: str) -> set[float]:
                                    evaluate.DENSE_STEPS_PER_CROP, stride, crop // stride, crop // arch.NATIVE_STRIDE,
                                    full.crop // arch.NATIVE_STRIDE, full.crop // evaluate.DENSE_STEPS_PER_CROP,
                                    full.crop / crop, augment.PAPER_COLOUR_STD, paper.ITERATIONS // 1000,
-                                   paper.CLASSES, paper.ILSVRC_VAL_IMAGES // 1000, NOISE_SEEDS,
+                                   paper.CLASSES, paper.ILSVRC_VAL_IMAGES // 1000,
                                    len(FASHION_MNIST_CLASSES), departures.FASHION_MNIST_SIDE, len(VOC_CLASSES),
                                    len(ACTION_CLASSES), lrn_layer.size, lrn_layer.alpha, lrn_layer.beta, lrn_layer.k,
                                    lrn_layer.alpha * lrn_layer.size, 1, 2, 3)}

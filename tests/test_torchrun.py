@@ -3,9 +3,13 @@ CPU) writes the run store from rank 0 only, equals a one-process run of the same
 (per-sample dropout masks make the ranks' forward passes those of one process), and a SIGKILL
 of the whole job mid-epoch followed by the same command resumes to the same weights.
 
-"Equals" means up to the order of floating-point sums: about 2e-7 after these two epochs.
-Over longer runs such differences can flip a max-pool or ReLU choice and then grow; the
-two-rank runs among themselves (straight and killed-and-resumed) are bit-identical."""
+"Equals" means up to the order of floating-point sums (about 1e-7), so it is checked over the
+first steps only: two epochs of two steps.  Later, such a difference flips a max-pool or ReLU
+choice somewhere in the batch and the runs part by about 1e-3, a chaotic divergence rather than
+a fault (measured on AMD EPYC at this profile: the first flip came 12 to 30 steps in, for five
+of six seeds).  A fault in how ranks split a batch (samples, augmentation, dropout masks, the
+averaging of gradients) shows at the first step.  The two-rank runs among themselves
+(straight and killed-and-resumed) are bit-identical over any length."""
 import json
 import os
 import signal
@@ -39,9 +43,13 @@ if "RANK" in os.environ:
 pytestmark = pytest.mark.skipif(not TORCHRUN.exists(), reason=f"no torchrun beside {sys.executable}")
 
 
-def command(runs: Path, ranks: int) -> list[str]:
+#: The first steps only (64 images: two steps of 32 per epoch), for the comparison with one process.
+FIRST_STEPS = ["train_limit=64"]
+
+
+def command(runs: Path, ranks: int, extra: tuple[str, ...] = ()) -> list[str]:
     train = ["-m", "vgglib", "train", "--row", "A/256", "--profile", "smoke", "--runs", str(runs), "--quiet",
-             "--set", "max_epochs=2", "ckpt_every_steps=1"]
+             "--set", "max_epochs=2", "ckpt_every_steps=1", *extra]
     if ranks == 1:
         return [sys.executable, *train]
     return [str(TORCHRUN), "--standalone", "--nproc-per-node", str(ranks), *train]
@@ -62,29 +70,32 @@ def weights(runs: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.slow
 def test_torchrun_through_the_cli(tmp_path):
     env = environment(tmp_path)
-    out = subprocess.run(command(tmp_path / "one", 1), env=env, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(command(tmp_path / "one", 1, FIRST_STEPS), env=env, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     (tmp_path / "spy" / "rank0.log").unlink(missing_ok=True)   # the one-process run logged as rank-less
 
     two = tmp_path / "two"
-    out = subprocess.run(command(two, 2), env=env, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(command(two, 2, FIRST_STEPS), env=env, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     writes = {r: (tmp_path / "spy" / f"rank{r}.log").read_text().splitlines() for r in (0, 1)}
     assert any(str(two) in w for w in writes[0])
     assert not [w for w in writes[1] if str(two) in w], "rank 1 wrote to the run store"
     run = next(two.glob("A_256-*"))
     assert sorted(p.name for p in run.iterdir()) == ["done.json", "metrics.json", "model.safetensors", "spec.json"]
-    assert json.loads((run / "done.json").read_text())["epochs"] >= 1
 
     one, ddp = weights(tmp_path / "one"), weights(two)
     start = arch.build("A", num_classes=10, width=1 / 16, crop=32, fc_width=32).state_dict()
     assert not torch.equal(ddp["features.conv1_1.weight"], start["features.conv1_1.weight"])
-    for k in one:   # equal up to the order of floating-point sums (measured: 2e-7)
+    assert json.loads((run / "done.json").read_text())["epochs"] == 2
+    for k in one:   # equal up to the order of floating-point sums (measured: 1e-7)
         torch.testing.assert_close(ddp[k], one[k], rtol=0, atol=2e-6)
     losses = [[m["train_loss"] for m in json.loads(next(r.glob("A_256-*/metrics.json")).read_text())]
               for r in (tmp_path / "one", two)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
+    straight = tmp_path / "straight"   # the full epochs of the profile, straight through
+    out = subprocess.run(command(straight, 2), env=env, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
     killed = tmp_path / "killed"
     proc = subprocess.Popen(command(killed, 2), env=env, cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -103,7 +114,8 @@ def test_torchrun_through_the_cli(tmp_path):
     assert not list(killed.glob("*/done.json")), "the job finished before it was killed"
     out = subprocess.run(command(killed, 2), env=env, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
-    resumed = weights(killed)
-    assert all(torch.equal(resumed[k], ddp[k]) for k in ddp)
-    again = [m["train_loss"] for m in json.loads(next(killed.glob("A_256-*/metrics.json")).read_text())]
-    assert again == pytest.approx(losses[1], rel=1e-9)
+    resumed, reference = weights(killed), weights(straight)
+    assert all(torch.equal(resumed[k], reference[k]) for k in reference)
+    again, straight_losses = ([m["train_loss"] for m in json.loads(next(r.glob("A_256-*/metrics.json")).read_text())]
+                              for r in (killed, straight))
+    assert again == pytest.approx(straight_losses, rel=1e-9)

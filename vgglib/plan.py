@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from . import arch, evaluate, paper
 from .augment import Augmenter, BatchLoader, Normalise
 from .data import Splits
-from .parts.classification.rows import JITTERED, NOISE_ROWS, NOISE_SEEDS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
+from .parts.classification.rows import JITTERED, NOISE_ROWS, SHALLOW_ROWS, TABLE3_ROWS, TABLE4_ROWS
 from .profiles import Profile
 from .progress import TableBar
 from .results import ResultSet
@@ -128,9 +128,10 @@ PLANNED: dict[str, tuple[str, ...]] = {"table3": TABLE3_ROWS, "table4": TABLE4_R
                                        "table6": (*paper.SUBMISSION_NETS, *JITTERED)}
 
 
-def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
-    """The nets a table trains, (row, seed) → {test method: paper-unit Qs}, chains included
-    (a parent the table does not evaluate maps to {})."""
+def table_nets(table: str, seeds: int) -> dict[tuple[str, int], dict[str, set[int]]]:
+    """The nets a table trains with ``seeds`` seeds of each noise row (a profile's
+    ``noise_seeds``), (row, seed) → {test method: paper-unit Qs}, chains included (a parent the
+    table does not evaluate maps to {})."""
     nets: dict[tuple[str, int], dict[str, set[int]]] = {}
 
     def need(row: str, seed: int, method: str | None = None, qs: tuple[int, ...] = ()) -> None:
@@ -161,7 +162,7 @@ def table_nets(table: str) -> dict[tuple[str, int], dict[str, set[int]]]:
         for r in SHALLOW_ROWS:
             need(r, 0, "centre", (evaluate.q_single(scale(r)),))
     for r in NOISE_ROWS:   # the seed noise every classification table measures (run.noise)
-        for seed in range(NOISE_SEEDS):
+        for seed in range(seeds):
             need(r, seed, "dense", (*evaluate.q_set(scale(r)), evaluate.q_single(scale(r))))
     return nets
 
@@ -176,7 +177,7 @@ def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results:
     dataset, known = dataset_id(splits), recorded_epochs(results)
     keys: dict[tuple[str, int], str] = {}
     nets, tests = [], {}
-    for (row, net_seed), methods in table_nets(table).items():
+    for (row, net_seed), methods in table_nets(table, p.noise_seeds).items():
         r = Row.parse(row)
         parent, _ = r.parent()
         spec = make_spec(r, p, dataset, net_seed, keys.get((str(parent), net_seed)) if parent else None)

@@ -78,6 +78,7 @@ class Profile:
     workers: int
     eval_batch: int
     ckpt_every_steps: int
+    noise_seeds: int
     train_folder: str
     decode: str
     localisation: LocalisationSettings | None = None

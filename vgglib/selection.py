@@ -42,10 +42,11 @@ def _method(value: object, default: str) -> str:
     return str(value)
 
 
-def _seeds(value: object, default: int) -> int:
-    """How many seeds each noise row is trained with: one or more."""
+def _seeds(value: object, default: None) -> int:
+    """How many seeds each noise row is trained with: one or more (default: the profile's ``noise_seeds``)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"seeds {value!r}: give a whole number of seeds, 1 or more (default {default})")
+        raise ValueError(f"seeds {value!r}: give a whole number of seeds, 1 or more "
+                         "(default: the profile's noise_seeds)")
     return value
 
 

@@ -73,7 +73,7 @@ def table_work(table: str, p: Profile, runs: Path | None = None) -> list[Work]:
     size = dict(width=p.width, fc_width=p.fc_width, num_classes=10 if p.dataset == "fashion-mnist" else 1000)
     steps = n_train // p.batch
     work, counted = [], {}
-    for (row, seed), tests in table_nets(table).items():
+    for (row, seed), tests in table_nets(table, p.noise_seeds).items():
         r = Row.parse(row)
         name = f"{row} seed {seed}"
         epochs = stored_epochs(runs, row, p.name, seed)

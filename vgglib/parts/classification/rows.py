@@ -12,11 +12,11 @@ TABLE4_ROWS = tuple(paper.TABLE4)
 SHALLOW_ROWS = ("B/256", "B-5x5/256")
 JITTERED = ("D/256-512", "E/256-512")
 
-#: The rows trained with several seeds (each through its own init chain): their spread is the
-#: noise of a comparison between different nets, D/256 for nets trained at S = 256, D/[256;512]
-#: for the fine-tuned ones (S = 384 and jittered).
-NOISE_ROWS = ("D/256", "D/256-512")
-NOISE_SEEDS = 3
+#: The rows trained with several seeds (each through its own init chain, so every seed of
+#: D/[256;512] trains a D/256 and a D/384 of its own): their spread is the noise of a comparison
+#: between different nets, D/256 for nets trained at S = 256, D/384 and D/[256;512] for the
+#: fine-tuned ones.  How many seeds is the profile's ``noise_seeds``.
+NOISE_ROWS = ("D/256", "D/384", "D/256-512")
 
 #: The comparisons of different nets that Table 3's claims make (a, b: the paper says a is better,
 #: or no worse, or equal): the driver stores the paired standard error of each on the same test

@@ -19,7 +19,6 @@ from .rows import (
     FIT_ROWS,
     JITTERED,
     NOISE_ROWS,
-    NOISE_SEEDS,
     SHALLOW_PAIR,
     SHALLOW_ROWS,
     TABLE3_PAIRS,
@@ -29,9 +28,11 @@ from .rows import (
 )
 
 
-def noise(study: Study, rows: tuple[str, ...] = NOISE_ROWS, seeds: int = NOISE_SEEDS) -> dict:
-    """Each noise row trained with ``seeds`` seeds, tested single-scale and multi-scale dense:
-    the reports pool their variance into the noise of every comparison of different nets."""
+def noise(study: Study, rows: tuple[str, ...] = NOISE_ROWS, seeds: int | None = None) -> dict:
+    """Each noise row trained with ``seeds`` seeds (None: the profile's ``noise_seeds``), tested
+    single-scale and multi-scale dense: the reports pool their variance into the noise of every
+    comparison of different nets."""
+    seeds = study.profile.noise_seeds if seeds is None else seeds
     out = {}
     for row in rows:
         s = scale_of(row)
@@ -42,7 +43,7 @@ def noise(study: Study, rows: tuple[str, ...] = NOISE_ROWS, seeds: int = NOISE_S
 
 
 def table3(study: Study, rows: tuple[str, ...] = TABLE3_ROWS, method: str = "dense",
-           seeds: int = NOISE_SEEDS) -> dict:
+           seeds: int | None = None) -> dict:
     """Table 3: dense evaluation (or ``method``) at one test scale, of ``rows``; §4.1's B vs
     shallow 5×5 (centre crop).  The comparisons stored are those of Table 3 among ``rows``."""
     started = time.time()
@@ -67,7 +68,7 @@ def multi(row: str, method: str = "dense", qs: list[int] | None = None) -> tuple
 
 
 def table4(study: Study, rows: tuple[str, ...] = TABLE4_ROWS, scales: list[int] | None = None,
-           method: str = "dense", seeds: int = NOISE_SEEDS) -> dict:
+           method: str = "dense", seeds: int | None = None) -> dict:
     """Table 4: dense evaluation (or ``method``) averaged over each net's three test scales (or
     over ``scales`` for every net), beside its single scale; the error at each scale tested."""
     started = time.time()
@@ -85,7 +86,7 @@ def table4(study: Study, rows: tuple[str, ...] = TABLE4_ROWS, scales: list[int] 
 
 
 def table5(study: Study, rows: tuple[str, ...] = JITTERED, scales: list[int] | None = None,
-           seeds: int = NOISE_SEEDS) -> dict:
+           seeds: int | None = None) -> dict:
     """Table 5: dense vs multi-crop vs both, for the jittered nets at Q = {Smin, mid, Smax} (or
     at ``scales``)."""
     started = time.time()
@@ -100,7 +101,7 @@ def table5(study: Study, rows: tuple[str, ...] = JITTERED, scales: list[int] | N
     return {"rows": scored, "noise": noise(study, seeds=seeds), "provenance": study.record(started)}
 
 
-def table6(study: Study, seeds: int = NOISE_SEEDS) -> dict:
+def table6(study: Study, seeds: int | None = None) -> dict:
     """Table 6: fusion by averaging posteriors: the 7-net submission (multi-scale dense) and
     the two jittered nets with dense, multi-crop and both."""
     started = time.time()
