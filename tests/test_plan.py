@@ -1,5 +1,6 @@
 """The plan before a long run: the nets a table trains and those the store has, their epochs,
 an estimate of the wall time that a real run bears out, and one progress bar over the table."""
+import json
 import subprocess
 import sys
 import time
@@ -52,3 +53,18 @@ def test_the_table_bar_counts_every_epoch_and_drops_those_a_schedule_saves():
         bar.epoch_done("B/256", 0)
     bar.net_done("B/256", 0)
     assert (bar.done, bar.total) == (7, 7)
+
+
+def test_a_seed_the_records_lack_expects_the_epochs_of_its_rows_first_seed(tmp_path):
+    """A profile with more noise seeds than the records hold: a new seed is expected to take the
+    epochs its row's first seed took, not the profile's cap."""
+    results = tmp_path / "results"
+    results.mkdir()
+    training = {"D/256": {"epochs": 7, "stopped_by": "schedule"}, "D/256#1": {"epochs": 9, "stopped_by": "schedule"}}
+    (results / "table4.json").write_text(json.dumps({"provenance": {"commit": "abc1234", "training": training}}))
+    p = get_profile("smoke").with_(noise_seeds=3, max_epochs=50, max_epochs_finetune=50)
+    plan = plan_table("table4", p, data.profile_splits(p), RunStore(tmp_path / "runs"), results, probe=False)
+    by = {n.name: n for n in plan.nets}
+    assert (by["D/256#1"].epochs, by["D/256#1"].epochs_from) == (9, "records")
+    assert (by["D/256#2"].epochs, by["D/256#2"].epochs_from) == (7, "records, seed 0")
+    assert (by["D/384#2"].epochs, by["D/384#2"].epochs_from) == (50, "profile cap")

@@ -12,7 +12,8 @@ evaluation — and the probe times each piece here, on this machine, at the prof
 SGD steps of each configuration on a ready batch plus the data path's time for one batch, and
 one evaluation batch for each (configuration, method, Q).  Epochs come from the store when it
 holds a net, else from the epochs the net took in the committed records (the plateau schedule
-ends a run; the record shows when it did last time), else the profile's cap (an upper bound)."""
+ends a run; the record shows when it did last time), else from those its row's first seed took
+there (a seed the records do not hold yet), else the profile's cap (an upper bound)."""
 from __future__ import annotations
 
 import time
@@ -45,7 +46,7 @@ class NetPlan:
     seed: int
     stored: bool
     epochs: int
-    epochs_from: str        # "run store", "records" or "profile cap"
+    epochs_from: str        # "run store", "records", "records, seed 0" or "profile cap"
     train_s: float = 0.0    # training steps and the validation after each epoch
     test_s: float = 0.0     # its test evaluations not yet cached
 
@@ -188,6 +189,8 @@ def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results:
             net = NetPlan(row, net_seed, True, RunStore.done(run)["epochs"], "run store")
         elif name in known:
             net = NetPlan(row, net_seed, False, min(known[name], resolved(r, p)[1]), "records")
+        elif row in known:
+            net = NetPlan(row, net_seed, False, min(known[row], resolved(r, p)[1]), "records, seed 0")
         else:
             net = NetPlan(row, net_seed, False, resolved(r, p)[1], "profile cap")
         nets.append(net)
