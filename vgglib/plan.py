@@ -185,12 +185,12 @@ def plan_table(table: str, p: Profile, splits: Splits, store: RunStore, results:
         keys[(row, net_seed)] = spec.key
         run = store.find(spec)
         name = row if net_seed == 0 else f"{row}#{net_seed}"
+        recorded = name if name in known else row if row in known else None   # this seed's, else the first's
         if run is not None:
             net = NetPlan(row, net_seed, True, RunStore.done(run)["epochs"], "run store")
-        elif name in known:
-            net = NetPlan(row, net_seed, False, min(known[name], resolved(r, p)[1]), "records")
-        elif row in known:
-            net = NetPlan(row, net_seed, False, min(known[row], resolved(r, p)[1]), "records, seed 0")
+        elif recorded is not None:
+            net = NetPlan(row, net_seed, False, min(known[recorded], resolved(r, p)[1]),
+                          "records" if recorded == name else "records, seed 0")
         else:
             net = NetPlan(row, net_seed, False, resolved(r, p)[1], "profile cap")
         nets.append(net)
