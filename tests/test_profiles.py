@@ -40,3 +40,43 @@ def test_every_departure_of_every_profile_is_explained():
     assert set(given["what"]) == {"init scale", "colour shift", "when training stops"}
     assert {"bf16 autocast (training and evaluation)", "checkpoint interval (steps)"} <= set(full["what"])
     assert "test images used" in set(departures.frame("smoke")["what"])
+
+
+def test_bf16_native_is_resolved_by_the_hardware(monkeypatch):
+    """quick and full train in bf16 only where the device computes it in hardware; the resolved
+    value is what runs and records keep, and ``--set bf16=native`` resolves the same way."""
+    from vgglib import profiles
+
+    try:
+        for native in (True, False):
+            monkeypatch.setattr(profiles, "native_bf16", lambda native=native: native)
+            profiles.profiles.cache_clear()
+            assert (get_profile("quick").bf16, get_profile("full").bf16) == (native, native)
+            assert get_profile("smoke").bf16 is False
+            assert profiles.parse_field("bf16", "Native") is native
+    finally:
+        profiles.profiles.cache_clear()
+    with pytest.raises(ValueError, match="bf16 = 'maybe'; write true, false or \"native\""):
+        profiles.resolved_bf16("maybe")
+
+
+def test_native_bf16_agrees_with_the_kernels_cpu_flags():
+    """On a CPU-only Linux machine: bf16 counts as native exactly where the kernel reports
+    AVX-512 BF16 or AMX tiles (an AVX2-only CPU emulates it, many times slower than fp32)."""
+    import pathlib
+
+    import torch
+
+    from vgglib.profiles import native_bf16
+
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    if torch.cuda.is_available() or not cpuinfo.exists():
+        pytest.skip("needs a CPU-only Linux machine")
+    assert native_bf16() is bool({"avx512_bf16", "amx_tile"} & set(cpuinfo.read_text().split()))
+
+
+def test_departures_say_where_bf16_is_used():
+    from vgglib import departures
+
+    row = departures.frame("quick").set_index("what").loc["bf16 autocast (training and evaluation)"]
+    assert row["ours"] == "where the hardware computes bf16, else fp32" and "emulated" in row["why"]

@@ -11,9 +11,10 @@ from vgglib.data import FASHION_MNIST_CLASSES
 from vgglib.profiles import get_profile, paper_defaults, profiles
 from vgglib.targets import ACTION_CLASSES, VOC_CLASSES
 
-#: Names that carry digits but state no quantity: data sets, layers, tables and record rows.
+#: Names that carry digits but state no quantity: data sets, layers, tables, record rows and
+#: instruction sets.
 NAMES = re.compile(r"ILSVRC-\d+|VOC-\d+|VOCdevkit|Caltech-\d+|and -\d+|fc\d|pool\d|conv\d_\d|pools? \d–\d|"
-                   r"Tables? \d+(–\d+)?|§\d(\.\d)?|[A-E]/\d+(-\d+)?|bf16|fp32|0–255|N\(0,")
+                   r"Tables? \d+(–\d+)?|§\d(\.\d)?|[A-E]/\d+(-\d+)?|bf16|fp32|0–255|N\(0,|AVX-512 BF16|AVX2")
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 

@@ -17,7 +17,7 @@ from . import arch, augment, evaluate, methods, paper
 from .data import FASHION_MNIST_CLASSES
 from .parts.classification.rows import NOISE_ROWS
 from .parts.show import NOT_GIVEN
-from .profiles import SECTIONS, Profile, get_profile, paper_defaults, raw_profiles
+from .profiles import NATIVE, SECTIONS, Profile, get_profile, paper_defaults, raw_profiles
 from .targets import ACTION_CLASSES, VOC_CLASSES
 
 #: Fashion-MNIST's items' side in pixels (the data set's own, Xiao et al. 2017).
@@ -85,8 +85,12 @@ def reasons(p: Profile) -> dict[str, tuple[str, str, str]]:
         "train_limit": ("training images used", "seconds-long tests", "not applicable"),
         "test_limit": ("test images used", "seconds-long tests", "not applicable"),
         "bf16": ("bf16 autocast (training and evaluation)",
-                 "speed: the Performance page times each CPU fast path" if p.bf16 else
-                 "fp32 keeps the tests' numbers exact",
+                 {NATIVE: "speed where the device computes bf16 in hardware (a CPU with AVX-512 BF16 or AMX, a GPU "
+                          "with bf16); elsewhere bf16 is emulated and slower than fp32, so fp32 is used. Each "
+                          "record's provenance says which trained its nets; the Performance page times each CPU "
+                          "fast path on the machine that ran it",
+                  True: "speed: the Performance page times each CPU fast path"}.get(
+                     raw_profiles()[p.name]["bf16"], "fp32 keeps the tests' numbers exact"),
                  "below this table: D/256 trained to the end in fp32 beside bf16 (make bench-accuracy), tested "
                  "as Table 4 does"),
         "channels_last": ("channels-last memory layout", "speed only; the same arithmetic" if p.channels_last
@@ -114,6 +118,8 @@ def _shown(key: str, value: object) -> str:
     """A setting as a reader reads it: yes/no for switches, "all" for a limit of 0."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if key == "bf16" and value == NATIVE:
+        return "where the hardware computes bf16, else fp32"
     if key.endswith("_limit") and value == 0:
         return "all"
     if isinstance(value, int):

@@ -153,10 +153,41 @@ def _typed(name: str, values: dict) -> LocalisationSettings | TransferSettings |
     return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
+#: The ``bf16`` setting that leaves the choice to the hardware (:func:`native_bf16`).
+NATIVE = "native"
+
+
+def native_bf16() -> bool:
+    """Whether the device training runs on (a GPU where one is visible, else the CPU: see
+    ``train.device_for``) computes bf16 in hardware: a GPU that supports it, or a CPU with
+    AVX-512 BF16 or AMX tiles.  Elsewhere, as on CPUs whose widest vectors are AVX2, PyTorch
+    emulates bf16 through fp32, and a bf16 training step is many times slower than an fp32 one
+    (the Performance page's CPU fast paths time both), so the speed setting would slow training."""
+    import torch  # here, not at the top: reading a profile needs no torch unless it asks this
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def resolved_bf16(value: bool | str) -> bool:
+    """A profile's ``bf16`` as training uses it: ``true`` or ``false`` as written, ``"native"``
+    by the hardware (:func:`native_bf16`).  Runs and records keep the resolved value, so a net's
+    key and provenance say which arithmetic trained it."""
+    if isinstance(value, bool):
+        return value
+    if value == NATIVE:
+        return native_bf16()
+    raise ValueError(f"{PROFILE_FILE}: bf16 = {value!r}; write true, false or \"{NATIVE}\"")
+
+
 @cache
 def profiles() -> dict[str, Profile]:
-    """Every profile in ``profiles.toml``."""
-    return {name: Profile(name=name, **{k: (_typed(k, v) if k in SECTIONS else v) for k, v in values.items()})
+    """Every profile in ``profiles.toml``, its ``bf16`` resolved for this machine."""
+    def typed(key: str, value: object) -> object:
+        return _typed(key, value) if key in SECTIONS else resolved_bf16(value) if key == "bf16" else value
+
+    return {name: Profile(name=name, **{k: typed(k, v) for k, v in values.items()})
             for name, values in raw_profiles().items()}
 
 
@@ -191,7 +222,9 @@ def parse_field(field: str, text: str) -> object:
                          f"{', '.join(sorted(set(base) - {'name'}))}")
     kind = type(base[field])
     try:
-        if kind is bool:
+        if field == "bf16" and text.strip().lower() == NATIVE:
+            value = native_bf16()
+        elif kind is bool:
             value = BOOLEANS[text.strip().lower()]
         elif field == "val_size" and any(c in text for c in ".eE"):
             value = float(text)
@@ -199,7 +232,7 @@ def parse_field(field: str, text: str) -> object:
             value = kind(text)
     except (KeyError, ValueError):
         accepted = {bool: "true/false, yes/no, on/off or 1/0", int: "an integer",
-                    float: "a number"}.get(kind, "text")
+                    float: "a number"}.get(kind, "text") + (f" or {NATIVE}" if field == "bf16" else "")
         raise ValueError(f"--set {field}={text}: {field} takes {accepted}") from None
     if field in RANGES and not RANGES[field][0](value):
         raise ValueError(f"--set {field}={text}: {field} must be {RANGES[field][1]}")

@@ -84,8 +84,8 @@ def machine_limits(p: Profile, configs: tuple[str, ...], step_count: int, repeat
              f"(bf16: {p.bf16}). Epochs: {epochs_from}.",
              f"Table 4's wall time over its floor (latest make bench-e2e, peak measured in that run): "
              f"{'–' if ratio is None else ratio}; {why}.",
-             "Step: one ready random batch (no data), SGD with momentum, bf16 autocast and channels-last "
-             "as the profile trains; GFLOP/s counts 3 forward passes per image (arch.multiply_adds).",
+             f"Step: one ready random batch (no data), SGD with momentum, {'bf16 autocast' if p.bf16 else 'fp32'} "
+             "and channels-last as the profile trains; GFLOP/s counts 3 forward passes per image (arch.multiply_adds).",
              "A-LRN was at about a third of A's step speed with torch.nn.LocalResponseNorm: under autocast "
              "it pools squares through a 5-D avg_pool3d in fp32 that has no channels-last kernel. "
              "vgglib.arch.LRN sums shifted channels in place and writes its gradient out (equal up to float "

@@ -1,12 +1,13 @@
-"""Each configuration's training step against the machine's measured bf16 matrix-multiply peak,
-at the profile's size (and D at the paper's 224 pixels), as the profile trains (bf16 autocast,
-channels-last), on one ready batch: the step's arithmetic, not its data."""
+"""Each configuration's training step against the machine's measured matrix-multiply peak of its
+dtype, at the profile's size (and D at the paper's 224 pixels), as the profile trains (bf16
+autocast where the hardware computes it, channels-last), on one ready batch: the step's
+arithmetic, not its data."""
 from __future__ import annotations
 
 import torch
 
 from .. import arch, lrn
-from ..profiles import Profile
+from ..profiles import Profile, get_profile
 from .throughput import step_fn
 from .timing import median, seconds, table
 
@@ -52,14 +53,15 @@ def step_row(config: str, label: str, crop: int, batch: int, steps: int, repeats
 
 def step_table(p: Profile, configs: tuple[str, ...], steps: int, repeats: int, full_batch: int,
                full_steps: int, peaks: dict[str, float]) -> dict:
-    """The step table of the limits section: each configuration at the profile's size, then D at 224 in bf16 (full
-    width, ``full_batch`` images, ``full_steps`` steps once), against the measured peaks."""
+    """The step table of the limits section: each configuration at the profile's size, then D at 224 as the full
+    profile trains it (full width, ``full_batch`` images, ``full_steps`` steps once), against the measured peaks."""
     rows = [step_row(c, f"{p.name}: {p.crop} px, width {p.width}", p.crop, p.batch, steps, repeats,
                      p.bf16, p.channels_last, peaks, width=p.width, fc_width=p.fc_width)
             for c in configs]
     if full_batch:
-        rows.append(step_row("D", "paper's: 224 px, full width", 224, full_batch, full_steps, 1, True, True,
-                             peaks, num_classes=1000))
+        full = get_profile("full")
+        rows.append(step_row("D", "paper's: 224 px, full width", 224, full_batch, full_steps, 1, full.bf16,
+                             full.channels_last, peaks, num_classes=1000))
     units = {"batch": "images", "images_per_s": "images/s", "gflop_per_s": "GFLOP/s",
              "fraction_of_peak": "× peak of its dtype"}
     return table("Training step against the measured matmul peak", units, rows)
