@@ -190,7 +190,7 @@ def main(args: argparse.Namespace) -> None:
     p, runs = get_profile(args.profile), Path(args.runs)
     state = start_or_resume(runs, args.fresh)
     state["pieces"].append({"commit": git_commit(), "date": utc_now()})
-    state["peaks"].append(peak.peaks())
+    state["peaks"].append(peak.peaks(bf16=p.bf16))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop)
     try:

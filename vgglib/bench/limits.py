@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from ..profiles import Profile
+from ..profiles import Profile, get_profile
 from ..results import REPO
 from ..runs import RunStore
 from . import floor, peak, steps
@@ -66,7 +66,7 @@ def machine_limits(p: Profile, configs: tuple[str, ...], step_count: int, repeat
     """The report's limits section: peaks, Table 4's floor (the end-to-end run's work at this run's peaks), the
     e2e ratio, step fractions and the LRN layer's cost."""
     started = time.perf_counter()
-    peaks = peak.peaks(peak_side)
+    peaks = peak.peaks(peak_side, bf16=p.bf16 or get_profile("full").bf16)
     work, epochs_from = table4_work(p, load_e2e(profile=p.name))
     summary = floor.floor_summary(work, peaks)
     ratio, why = e2e_ratio(p.name)
