@@ -80,3 +80,17 @@ def test_departures_say_where_bf16_is_used():
 
     row = departures.frame("quick").set_index("what").loc["bf16 autocast (training and evaluation)"]
     assert row["ours"] == "where the hardware computes bf16, else fp32" and "emulated" in row["why"]
+
+
+def test_the_machine_line_names_the_vector_extension_and_native_bf16():
+    """Provenance tells two CPUs of one model name apart by what sets their training speed."""
+    import torch
+
+    from vgglib.profiles import native_bf16
+    from vgglib.results import hardware
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU machine is named by its GPUs")
+    line = hardware()
+    assert f", {torch.backends.cpu.get_cpu_capability()}" in line and line.endswith(", CPU only")
+    assert ("bf16 in hardware" in line) is native_bf16()
