@@ -166,7 +166,7 @@ def native_bf16() -> bool:
     import torch  # here, not at the top: reading a profile needs no torch unless it asks this
 
     if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)  # Ampere and later
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
