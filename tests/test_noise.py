@@ -121,3 +121,15 @@ def test_seed_variance_is_pooled_over_every_seeded_row():
                                                 "one seed": [9.0]})
     assert dof == 4
     assert variance == pytest.approx((0.00127 + 0.0744) / 4, rel=0.01)
+
+
+def test_the_noise_sentence_gives_each_rows_own_spread_beside_the_pooled_one():
+    """Rows that spread unalike are visible on the page: each row's standard deviation over its
+    seeds, single- and multi-scale, beside the pooled figure."""
+    def seeds(single: tuple[float, float], multi: tuple[float, float]) -> dict:
+        return {"seeds": {str(i): {"single": s, "multi": m} for i, (s, m) in enumerate(zip(single, multi))}}
+    record = {"noise": {"D/256": seeds((9.0, 11.0), (8.0, 8.0)), "D/384": seeds((10.0, 10.0), (9.0, 13.0))}}
+    assert noise.row_spreads(record) == "D/256 1.41 / 0.00 (2), D/384 0.00 / 2.83 (2)"
+    sentence = noise.model_sentence(record)
+    assert "1.00 points tested single-scale and 2.00 points tested multi-scale" in sentence
+    assert "D/256 1.41 / 0.00 (2), D/384 0.00 / 2.83 (2)" in sentence

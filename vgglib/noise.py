@@ -166,5 +166,19 @@ def model_sentence(result: dict | None = None) -> str:
             variance, dof = seed_variance(result, measure)
             spread.append(f"{math.sqrt(variance):.2f} points tested {measure}-scale")
         text += (f" In this record the seed spread (standard deviation, {', '.join(result['noise'])} pooled, "
-                 f"{dof} degrees of freedom) is {' and '.join(spread)}.")
+                 f"{dof} degrees of freedom) is {' and '.join(spread)}; row by row (single- / multi-scale, "
+                 f"seeds): {row_spreads(result)}. The pooled figure assumes every row spreads alike.")
     return text
+
+
+def row_spreads(result: dict) -> str:
+    """Each seeded row's own seed spread (standard deviation, points), single- and multi-scale,
+    with its number of seeds: the figures the pooled spread averages, so a page can show where
+    the rows disagree."""
+    parts = []
+    for row, v in result["noise"].items():
+        seeds = list(v["seeds"].values())
+        sd = [float(np.std([s[m] for s in seeds], ddof=1)) if len(seeds) > 1 else math.nan
+              for m in ("single", "multi")]
+        parts.append(f"{row} {sd[0]:.2f} / {sd[1]:.2f} ({len(seeds)})")
+    return ", ".join(parts)
