@@ -168,6 +168,11 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
     return _run(model, images, batch_size, per_batch, progress, f"dense Q={q}")
 
 
+#: The paper's multi-crop test (§3.2): a regular grid of this many crops a side at each test scale,
+#: each crop with its mirror (50 crops per scale, 150 over three scales).
+MULTI_CROP_GRID = 5
+
+
 def crop_offsets(size: int, crop: int, grid: int) -> list[int]:
     """Top (or left) corners of ``grid`` crops evenly spaced from 0 to size − crop.
 
@@ -190,7 +195,7 @@ def pad_to(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.pad(x, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))
 
 
-def multicrop_posteriors(model: nn.Module, images, q: int, normalise: Normalise, grid: int = 5,
+def multicrop_posteriors(model: nn.Module, images, q: int, normalise: Normalise, grid: int = MULTI_CROP_GRID,
                          flip: bool = True, batch_size: int = 256, progress: bool = False,
                          autocast: bool = False) -> torch.Tensor:
     """Multi-crop evaluation (§3.2): a grid×grid regular grid of crops (× 2 flips) at scale Q.
@@ -316,7 +321,7 @@ def q_single(train_scale: int | tuple[int, int]) -> int:
 # --------------------------------------------------------------------------- convenience
 
 def evaluate(model: nn.Module, images, normalise: Normalise, method: str, qs: Sequence[int], *,
-             flip: bool | None = None, grid: int = 5, batch_size: int = 256,
+             flip: bool | None = None, grid: int = MULTI_CROP_GRID, batch_size: int = 256,
              progress: bool = False, autocast: bool = False) -> torch.Tensor:
     """Posteriors of one method averaged over test scales ``qs`` (Tables 3–5).
 

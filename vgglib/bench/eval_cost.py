@@ -21,7 +21,7 @@ from .timing import median, seconds, section, table
 
 #: The paper's test scales Q for the jittered nets (§3.2, Table 4), in its 224-pixel units.
 PAPER_Q = (256, 384, 512)
-GRID, FLIPS = 5, 2
+GRID, FLIPS = evaluate.MULTI_CROP_GRID, 2
 
 
 def dense_macs(config: str, images_hw: tuple[int, int], qs: list[int], **kw) -> int:

@@ -30,8 +30,6 @@ from ...study import Study, scale_of
 from ...train import dataset_id, ensure
 from ...weight_files import load_for_evaluation
 
-#: The multi-crop grid of §3.2: 5×5 crops, each also flipped.
-GRID = 5
 #: The profile a net is trained at, in seconds, where no run store holds the one asked for.
 FALLBACK = "smoke"
 
@@ -127,7 +125,7 @@ class Scale:
     window_xs: list[int]        # the windows' left corners
     crop_ys: list[int]          # the multi-crop grid's top corners
     crop_xs: list[int]          # its left corners
-    crops: torch.Tensor         # each crop's posterior (GRID², classes), image-major
+    crops: torch.Tensor         # each crop's posterior (grid², classes), image-major
     flipped_crops: torch.Tensor  # the same for the mirrored crops
 
     @property
@@ -158,7 +156,7 @@ def at_scale(net: Net, image: torch.Tensor, q: int) -> Scale:
         scores, ys, xs = evaluate.window_scores(model, x)
         flipped, _, _ = evaluate.window_scores(model, x.flip(-1))
         padded = evaluate.pad_to(x, c)
-        tops, lefts = (evaluate.crop_offsets(n, c, GRID) for n in padded.shape[-2:])
+        tops, lefts = (evaluate.crop_offsets(n, c, evaluate.MULTI_CROP_GRID) for n in padded.shape[-2:])
         crops = torch.cat([padded[:, :, t:t + c, s:s + c] for t in tops for s in lefts])
         post, post_flipped = model(crops).softmax(1), model(crops.flip(-1)).softmax(1)
     return Scale(q, q_px, shown[0].clamp(0, 255), scores[0], flipped[0], ys, xs, tops, lefts, post, post_flipped)
