@@ -128,8 +128,26 @@ def test_the_noise_sentence_gives_each_rows_own_spread_beside_the_pooled_one():
     seeds, single- and multi-scale, beside the pooled figure."""
     def seeds(single: tuple[float, float], multi: tuple[float, float]) -> dict:
         return {"seeds": {str(i): {"single": s, "multi": m} for i, (s, m) in enumerate(zip(single, multi))}}
-    record = {"noise": {"D/256": seeds((9.0, 11.0), (8.0, 8.0)), "D/384": seeds((10.0, 10.0), (9.0, 13.0))}}
-    assert noise.row_spreads(record) == "D/256 1.41 / 0.00 (2), D/384 0.00 / 2.83 (2)"
+    record = {"noise": {"D/256": seeds((9.0, 11.0, 10.0), (8.0, 8.0, 8.0)),
+                        "D/384": seeds((10.0, 10.0, 10.0), (9.0, 13.0, 11.0))}}
+    assert noise.row_spreads(record) == "D/256 1.00 / 0.00 (3), D/384 0.00 / 2.00 (3)"
     sentence = noise.model_sentence(record)
-    assert "1.00 points tested single-scale and 2.00 points tested multi-scale" in sentence
-    assert "D/256 1.41 / 0.00 (2), D/384 0.00 / 2.83 (2)" in sentence
+    assert "0.71 points tested single-scale and 1.41 points tested multi-scale" in sentence
+    assert "D/256 1.00 / 0.00 (3), D/384 0.00 / 2.00 (3)" in sentence
+    p = noise.equal_spread_p(noise.seeded_rows(record, "multi"))
+    assert 0 < p < 1 and f"{p:.2g} multi-scale" in sentence
+
+
+def test_the_equal_spread_test_rejects_at_its_level_and_finds_a_row_ten_times_wider():
+    """Brown–Forsythe's test of the pooling assumption, at the profile's seeds and noise rows:
+    with every row spreading alike it rejects in at most 5 % of draws (three Monte-Carlo
+    standard errors allowed), and one row ten times wider it finds in most."""
+    g = np.random.default_rng(21)
+
+    def rejected(wide: float, draws: int = 2000) -> float:
+        scales = [1.0] * (len(NOISE_ROWS) - 1) + [wide]
+        return np.mean([noise.equal_spread_p({r: list(g.normal(0, s, SEEDS)) for r, s in zip(NOISE_ROWS, scales)})
+                        < 0.05 for _ in range(draws)])
+    assert rejected(1.0) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000)
+    assert rejected(10.0) >= 0.70
+    assert math.isnan(noise.equal_spread_p({"D/256": [9.0, 9.5, 9.1], "two seeds": [9.0, 9.2]}))

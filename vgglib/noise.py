@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import levene
 from scipy.stats import t as student_t
 
 # --------------------------------------------------------------------------- the noise model
@@ -83,6 +84,20 @@ def pooled_seed_variance(seeded: dict[str, list[float]]) -> tuple[float, int]:
     return (squares / dof if dof else 0.0), dof
 
 
+def equal_spread_p(seeded: dict[str, list[float]]) -> float:
+    """The p value of Brown–Forsythe's test that every row trained with several seeds spreads
+    alike over them, the assumption :func:`pooled_seed_variance` makes.  Deviations are taken
+    from each row's median, so one diverged seed sways it less than Bartlett's test, which
+    assumes normal errors.  Rows need three seeds (two deviate equally from their median, which
+    leaves the test nothing to compare); NaN with fewer than two such rows."""
+    rows = [np.asarray(v, dtype=float) for v in seeded.values() if len(v) > 2]
+    if len(rows) < 2:
+        return math.nan
+    if all(np.ptp(r) == 0 for r in rows):
+        return 1.0
+    return float(levene(*rows, center="median").pvalue)
+
+
 def same_nets(se: float, kind: str = "paired per image") -> Noise:
     """The noise of a comparison of the same nets on the same images (multi- against single-scale,
     multi-crop against dense, a fusion against its members): the paired standard error alone."""
@@ -127,10 +142,16 @@ def paired(value: dict) -> tuple[float, str]:
     return interval(same_nets(stored_se(value)))
 
 
+def seeded_rows(result: dict, measure: str = "single") -> dict[str, list[float]]:
+    """Each seeded row of a classification record (``noise``): its error over the seeds, tested
+    single- or multi-scale."""
+    return {row: [s[measure] for s in v["seeds"].values()] for row, v in result["noise"].items()}
+
+
 def seed_variance(result: dict, measure: str = "single") -> tuple[float, int]:
     """The pooled seed variance of a classification record's seeded rows (``noise``), tested
     single- or multi-scale, and its degrees of freedom."""
-    return pooled_seed_variance({row: [s[measure] for s in v["seeds"].values()] for row, v in result["noise"].items()})
+    return pooled_seed_variance(seeded_rows(result, measure))
 
 
 def between(result: dict, a: str, b: str, error_a: float, error_b: float, measure: str = "single",
@@ -151,7 +172,8 @@ def between(result: dict, a: str, b: str, error_a: float, error_b: float, measur
 
 def model_sentence(result: dict | None = None) -> str:
     """The noise model in one paragraph (Markdown), for the Claims page and every table page;
-    with a classification record, the pooled seed spread it measures, single- and multi-scale."""
+    with a classification record, the pooled seed spread it measures, single- and multi-scale,
+    each row's own, and Brown–Forsythe's test that the rows spread alike."""
     text = (f"Every verdict reads the {LEVEL:.0%} interval of the gap, ± t·s.e. (Student's t at the degrees of "
             "freedom of the standard error). Two evaluations of the **same nets** on the same test images (multi- "
             "against single-scale, multi-crop against dense, a fusion against its members) differ by the "
@@ -161,13 +183,17 @@ def model_sentence(result: dict | None = None) -> str:
             "stores no per-image pairing of the two nets, the unpaired standard error of two error rates, an "
             "upper bound, stands in for the paired one.")
     if result and result.get("noise"):
-        spread = []
+        spread, alike = [], []
         for measure in ("single", "multi"):
             variance, dof = seed_variance(result, measure)
             spread.append(f"{math.sqrt(variance):.2f} points tested {measure}-scale")
+            p = equal_spread_p(seeded_rows(result, measure))
+            alike += [] if math.isnan(p) else [f"{p:.2g} {measure}-scale"]
         text += (f" In this record the seed spread (standard deviation, {', '.join(result['noise'])} pooled, "
                  f"{dof} degrees of freedom) is {' and '.join(spread)}; row by row (single- / multi-scale, "
-                 f"seeds): {row_spreads(result)}. The pooled figure assumes every row spreads alike.")
+                 f"seeds): {row_spreads(result)}. The pooled figure assumes every row spreads alike")
+        text += (f": Brown–Forsythe's test of that (less swayed by one diverged seed than Bartlett's) gives "
+                 f"p = {' and '.join(alike)}." if alike else ".")
     return text
 
 
@@ -176,9 +202,8 @@ def row_spreads(result: dict) -> str:
     with its number of seeds: the figures the pooled spread averages, so a page can show where
     the rows disagree."""
     parts = []
-    for row, v in result["noise"].items():
-        seeds = list(v["seeds"].values())
-        sd = [float(np.std([s[m] for s in seeds], ddof=1)) if len(seeds) > 1 else math.nan
-              for m in ("single", "multi")]
-        parts.append(f"{row} {sd[0]:.2f} / {sd[1]:.2f} ({len(seeds)})")
+    single, multi = seeded_rows(result, "single"), seeded_rows(result, "multi")
+    for row in single:
+        sd = [float(np.std(v[row], ddof=1)) if len(v[row]) > 1 else math.nan for v in (single, multi)]
+        parts.append(f"{row} {sd[0]:.2f} / {sd[1]:.2f} ({len(single[row])})")
     return ", ".join(parts)
