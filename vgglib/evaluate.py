@@ -173,6 +173,12 @@ def dense_posteriors(model: nn.Module, images, q: int, normalise: Normalise, fli
 MULTI_CROP_GRID = 5
 
 
+def multicrop_count(scales: int = 1, grid: int = MULTI_CROP_GRID) -> int:
+    """The crops multi-crop evaluation tests per image over ``scales`` test scales: a grid×grid
+    grid of crops, each with its mirror, at every scale."""
+    return scales * 2 * grid * grid
+
+
 def crop_offsets(size: int, crop: int, grid: int) -> list[int]:
     """Top (or left) corners of ``grid`` crops evenly spaced from 0 to size − crop.
 
