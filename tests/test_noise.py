@@ -126,7 +126,7 @@ def test_seed_variance_is_pooled_over_every_seeded_row():
 def test_the_noise_sentence_gives_each_rows_own_spread_beside_the_pooled_one():
     """Rows that spread unalike are visible on the page: each row's standard deviation over its
     seeds, single- and multi-scale, beside the pooled figure."""
-    def seeds(single: tuple[float, float], multi: tuple[float, float]) -> dict:
+    def seeds(single: tuple[float, ...], multi: tuple[float, ...]) -> dict:
         return {"seeds": {str(i): {"single": s, "multi": m} for i, (s, m) in enumerate(zip(single, multi))}}
     record = {"noise": {"D/256": seeds((9.0, 11.0, 10.0), (8.0, 8.0, 8.0)),
                         "D/384": seeds((10.0, 10.0, 10.0), (9.0, 13.0, 11.0))}}
@@ -136,18 +136,23 @@ def test_the_noise_sentence_gives_each_rows_own_spread_beside_the_pooled_one():
     assert "D/256 1.00 / 0.00 (3), D/384 0.00 / 2.00 (3)" in sentence
     p = noise.equal_spread_p(noise.seeded_rows(record, "multi"))
     assert 0 < p < 1 and f"{p:.2g} multi-scale" in sentence
+    assert noise.equal_spread_power([3, 3], noise.SPREAD_RATIO) < 0.005
+    assert "3 times wider than the others in none of the simulated records, so a large p is weak" in sentence
+    spread = {r: seeds(tuple(9.0 + 0.1 * i * (j + 1) for i in range(SEEDS)), (8.0,) * SEEDS)
+              for j, r in enumerate(NOISE_ROWS)}
+    power = noise.equal_spread_power([SEEDS] * len(NOISE_ROWS), noise.SPREAD_RATIO)
+    assert 0.2 < power < 0.6
+    assert f"in {power:.0%} of the simulated records, so a large p is weak" in noise.model_sentence({"noise": spread})
 
 
 def test_the_equal_spread_test_rejects_at_its_level_and_finds_a_row_ten_times_wider():
     """Brown–Forsythe's test of the pooling assumption, at the profile's seeds and noise rows:
     with every row spreading alike it rejects in at most 5 % of draws (three Monte-Carlo
-    standard errors allowed), and one row ten times wider it finds in most."""
-    g = np.random.default_rng(21)
-
-    def rejected(wide: float, draws: int = 2000) -> float:
-        scales = [1.0] * (len(NOISE_ROWS) - 1) + [wide]
-        return np.mean([noise.equal_spread_p({r: list(g.normal(0, s, SEEDS)) for r, s in zip(NOISE_ROWS, scales)})
-                        < 0.05 for _ in range(draws)])
-    assert rejected(1.0) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000)
-    assert rejected(10.0) >= 0.70
+    standard errors allowed), one row ten times wider it finds in most, and its power grows
+    with the ratio; three times wider, the ratio the page states, it finds in under half."""
+    seeds = [SEEDS] * len(NOISE_ROWS)
+    size, three, ten = (noise.equal_spread_power(seeds, r) for r in (1.0, noise.SPREAD_RATIO, 10.0))
+    assert size <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000)
+    assert ten >= 0.70
+    assert size < three < ten and three < 0.5
     assert math.isnan(noise.equal_spread_p({"D/256": [9.0, 9.5, 9.1], "two seeds": [9.0, 9.2]}))
