@@ -5,8 +5,10 @@ notebook beside the record and builds the book from it."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -118,3 +120,24 @@ def test_make_reproduce_table4_keeps_the_notebook_and_builds_the_book(store, tmp
     html = book / "_build" / "html" / "_nb"
     assert "<img" in (html / "table4_multi_scale.html").read_text()
     assert "No record of table3" in (html / "table3_single_scale.html").read_text()
+
+
+def test_a_stopped_notebook_run_books_its_time_for_the_rerun(tmp_path):
+    """SIGTERM to ``python -m vgglib.notebook`` while its kernel trains (a queue's stop, a session's
+    end) reaches the kernel: the compute cell books the piece's wall time in the run store's
+    ledger, writes no record, and the command says it stopped, so the rerun counts both pieces."""
+    runs = tmp_path / "runs"
+    env = {**os.environ, "VGGLIB_RUNS": str(runs)}
+    proc = subprocess.Popen([sys.executable, "-m", "vgglib.notebook", "table4", "--profile", "smoke",
+                             "--results", str(tmp_path / "out")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(runs.glob("*/spec.json")):  # the kernel is training its first net
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it trained a net"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM and "stopped" in err, err[-2000:]
+    (seconds, pieces), = json.loads((runs / "reproduce-time.json").read_text()).values()
+    assert pieces == 1 and seconds > 0
+    assert not (tmp_path / "out" / "table4.json").exists()

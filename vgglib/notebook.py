@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override profile fields")
     ap.add_argument("--transfer", default=None, help="Appendix B targets' folder (full profile)")
     a = ap.parse_args(argv)
+    stopped: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: _pass_to_kernel(signum, stopped))
     try:
         changes = dict(_pair(text) for text in a.set) | ({"dataset": a.dataset} if a.dataset else {})
         names = list(tables()) if a.tables == ["all"] else a.tables
@@ -144,9 +146,26 @@ def main(argv: list[str] | None = None) -> int:
         print("vgglib.notebook: stopped; the same command continues from the run store", file=sys.stderr)
         return 130
     except Exception as e:
+        if stopped:  # the kernel's cell ended on the stop passed to it: its time is booked
+            print("vgglib.notebook: stopped; the same command continues from the run store", file=sys.stderr)
+            return 128 + stopped[0]
         print(f"vgglib.notebook: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _pass_to_kernel(signum: int, stopped: list[int]) -> None:
+    """A SIGTERM to this command (a queue's stop, a session's end) passed on to the kernel it runs:
+    the kernel's compute cell books the piece's wall time in the run store and unwinds, so the
+    rerun's record counts both pieces.  Ending here instead would leave the kernel to notice its
+    parent gone and exit without booking anything."""
+    import psutil
+
+    stopped.append(signum)
+    for child in psutil.Process().children():
+        child.send_signal(signum)
 
 
 def _pair(text: str) -> tuple[str, str]:
