@@ -30,6 +30,8 @@ NOTEBOOKS = REPO / "notebooks"
 #: What a compute cell may do: render the stored record, compute it only where it is missing,
 #: or compute it again (training only what the run store lacks).
 MODES = ("render", "missing", "recompute")
+#: What the command says when it is stopped (Ctrl-C, or a SIGTERM passed to its kernel).
+STOPPED = "vgglib.notebook: stopped; the same command continues from the run store"
 
 
 def notebook_of(name: str) -> Path | None:
@@ -143,11 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             print(f"{name}: {run(name, a.profile, a.results, a.data, changes, a.transfer)}", flush=True)
     except KeyboardInterrupt:
-        print("vgglib.notebook: stopped; the same command continues from the run store", file=sys.stderr)
+        print(STOPPED, file=sys.stderr)
         return 130
     except Exception as e:
         if stopped:  # the kernel's cell ended on the stop passed to it: its time is booked
-            print("vgglib.notebook: stopped; the same command continues from the run store", file=sys.stderr)
+            print(STOPPED, file=sys.stderr)
             return 128 + stopped[0]
         print(f"vgglib.notebook: error: {e}", file=sys.stderr)
         return 1
