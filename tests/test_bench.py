@@ -170,7 +170,8 @@ def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_p
     from vgglib.results import ResultSet
 
     def record(name: str, wall_s: float, pieces: int = 1) -> None:
-        prov = {"commit": "abc1234", "wall_s": wall_s, "pieces": pieces, "nets_train_s": 60.0}
+        prov = {"commit": "abc1234", "wall_s": wall_s, "pieces": pieces, "nets_train_s": 60.0,
+                "hardware": "AMD EPYC, 2 cores, CPU only"}
         (tmp_path / f"{name}.json").write_text(json.dumps({"provenance": prov}))
 
     record("table4", 50 * 60, pieces=3)
@@ -180,6 +181,7 @@ def test_regeneration_table_sums_each_records_wall_time_in_the_paper_order(tmp_p
     frame = report.regeneration_frame(ResultSet(tmp_path))
     assert list(frame["record"]) == ["table3", "table4", "table10", "all"]
     assert list(frame["wall (min)"]) == [20.0, 50.0, 0.1, 70.1]
+    assert list(frame["machine"]) == ["AMD EPYC"] * 3 + [""]
     assert frame["runs of the command"].iloc[-1] == 5
     sentence = report.regeneration_sentence(frame)
     assert "Table 4 (`make reproduce-table4`) took 50 minutes (0.8 h) from an empty run store" in sentence

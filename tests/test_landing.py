@@ -44,6 +44,23 @@ def test_reproduction_times_come_from_the_records_and_the_end_to_end_run(tmp_pat
     assert "Table 4 in" not in landing.cpu_line(ResultSet(copy))
 
 
+def test_the_total_names_every_cpu_its_records_came_from(tmp_path):
+    """Records regenerated in pieces may come from two machines: the total says which computed
+    how many, most first, instead of naming Table 4's machine for all of them."""
+    def record(name: str, hardware: str) -> None:
+        prov = {"commit": "abc1234", "wall_s": 600.0, "hardware": hardware}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"provenance": prov}))
+
+    for name in ("table3", "table4", "table5"):
+        record(name, "AMD EPYC, 2 cores, CPU only")
+    assert landing.cpu_line(ResultSet(tmp_path)).endswith("on 2 CPU cores (AMD EPYC)")
+    record("table8", "Intel(R) Xeon(R) Processor, 2 cores, AVX512, bf16 in hardware, CPU only")
+    assert landing.machines(ResultSet(tmp_path)) == {"AMD EPYC": ["table3", "table4", "table5"],
+                                                    "Intel(R) Xeon(R) Processor": ["table8"]}
+    assert landing.cpu_line(ResultSet(tmp_path)).endswith(
+        "on 2 CPU cores (AMD EPYC for 3 of 4 records, Intel(R) Xeon(R) Processor for 1 of 4 records)")
+
+
 def test_the_headline_names_the_data_set_the_scale_and_the_claims_page():
     records = ResultSet(QUICK)
     html = landing.headline(records, all_claims(records), "quick").data

@@ -170,23 +170,24 @@ def gpu_quick_sentence(rep: dict) -> str:
 
 
 def regeneration_frame(results: ResultSet) -> pd.DataFrame:
-    """Each record's wall time as its provenance states it (summed over the runs of the command
-    that computed it), in ``make reproduce-all``'s order, with a total row: what regenerating every
-    table cost.  Records computed by other commands (the benchmarks) carry no provenance and are
-    left out.  "Nets' training" counts every net a record uses, also those an earlier record
-    trained, so it is not summed."""
+    """Each record's wall time and machine as its provenance states them (the time summed over
+    the runs of the command that computed it), in ``make reproduce-all``'s order, with a total
+    row: what regenerating every table cost.  Records computed by other commands (the
+    benchmarks) carry no provenance and are left out.  "Nets' training" counts every net a
+    record uses, also those an earlier record trained, so it is not summed."""
     order = list(tables())
     rows = []
     for name in sorted(results.names(), key=lambda n: (order.index(n) if n in order else len(order), n)):
         prov = results[name].get("provenance", {})
         if "wall_s" not in prov:
             continue
-        rows.append({"record": name, "commit": prov["commit"], "wall (min)": round(prov["wall_s"] / 60, 1),
+        rows.append({"record": name, "commit": prov["commit"], "machine": prov.get("hardware", "").split(",")[0],
+                     "wall (min)": round(prov["wall_s"] / 60, 1),
                      "runs of the command": prov.get("pieces", 1),
                      "nets' training (min)": round(prov.get("nets_train_s", 0) / 60, 1)})
     frame = pd.DataFrame(rows)
     if rows:
-        total = {"record": "all", "commit": "", "wall (min)": round(frame["wall (min)"].sum(), 1),
+        total = {"record": "all", "commit": "", "machine": "", "wall (min)": round(frame["wall (min)"].sum(), 1),
                  "runs of the command": int(frame["runs of the command"].sum()), "nets' training (min)": None}
         frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
     return frame

@@ -124,6 +124,17 @@ def table4_from_nothing(records: ResultSet) -> float | None:
     return e2e.get("stages_s", {}).get("reproduce", e2e["wall_s"])
 
 
+def machines(records: ResultSet) -> dict[str, list[str]]:
+    """The records each CPU computed, by the CPU's name (the first field of the provenance's
+    ``hardware``), most records first: records regenerated in pieces may come from different
+    machines, and a total of their walls says so rather than name one of them."""
+    share: dict[str, list[str]] = {}
+    for name in walls(records):
+        if name != "all":
+            share.setdefault(records[name]["provenance"]["hardware"].split(",")[0], []).append(name)
+    return dict(sorted(share.items(), key=lambda item: -len(item[1])))
+
+
 def cpu_line(records: ResultSet) -> str | None:
     """The reproduction's times on the records' CPU (every record, and Table 4 alone where it was
     timed from an empty run store), or None without timed records."""
@@ -132,7 +143,10 @@ def cpu_line(records: ResultSet) -> str | None:
         return None
     hardware = records["table4" if "table4" in wall else next(iter(wall))]["provenance"]["hardware"]
     cores = re.search(r"(\d+) cores", hardware)
-    machine = f"{cores.group(1)} CPU cores ({hardware.split(',')[0]})" if cores else hardware
+    share = machines(records)
+    names = (next(iter(share)) if len(share) == 1 else
+             ", ".join(f"{cpu} for {len(done)} of {len(wall) - 1} records" for cpu, done in share.items()))
+    machine = f"{cores.group(1)} CPU cores ({names})" if cores else hardware
     table4 = table4_from_nothing(records)
     alone = f"Table 4 in {duration(table4)} and " if table4 is not None else ""
     return f"{alone}every table in {duration(wall['all'])} on {escape(machine)}"
