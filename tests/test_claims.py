@@ -151,23 +151,24 @@ def test_the_drivers_store_one_evidence_shape():
 
 
 def test_every_part_judges_its_claims_on_the_stored_evidence():
-    """The committed records' stored evidence (two standard errors, made before the noise model)
-    gives each claim the 95 % interval of its kind, and every claim, rebuilt from its own
-    evidence, is itself."""
+    """The committed records' stored evidence (the 95 % interval's half width and how it was
+    measured) is what each claim is judged on, and every claim, rebuilt from its own evidence,
+    is itself."""
     committed = ResultSet(ROOT / "results" / "quick")
     found = {c.id: c for c in all_claims(committed)}
     for table in ("table8", "table9"):
         for name, stored in committed[table]["claims"].items():
             c = found[f"{table}/{name}"]
-            assert c.evidence == claims.Evidence(stored["a"], stored["b"], round(stored["noise"] / 2 * 1.96, 2),
+            assert c.evidence == claims.Evidence(stored["a"], stored["b"], stored["noise"],
                                                  "paired per image, 95% interval")
     fused = found["table9/fusing two nets beats the better one"]
     assert found["table10/fusion-best"].noise == fused.noise
     for name, t in committed["table11"]["targets"].items():
-        t_q = 4.3027 if t["kind"] == "caltech" else 1.96          # Caltech: 3 splits
+        kind = "paired over splits, 95% interval, t at 2 dof" if t["kind"] == "caltech" else \
+            "paired bootstrap, 95% interval"                      # Caltech: 3 splits
         for statement, stored in t["claims"].items():
             c = found[f"table11/{name}/{statement}"]
-            assert c.noise == pytest.approx(stored["noise"] / 2 * t_q, abs=0.006)
+            assert (c.noise, c.noise_kind) == (stored["noise"], kind)
             assert c.verdict == claims.verdict(CLAIMS11[statement][0], stored["a"], stored["b"], c.noise,
                                                higher_is_better=True)
     for c in found.values():
