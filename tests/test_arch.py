@@ -152,3 +152,11 @@ def test_multiply_adds_match_known_figure():
     # VGG-16 at 224: about 15.5 G multiply-adds (widely quoted); ours counts them exactly.
     assert 15.3e9 < arch.multiply_adds("D", 224) < 15.6e9
     assert arch.multiply_adds("D", 256) > arch.multiply_adds("D", 224)
+
+
+def test_receptive_field_counts_the_reach_of_one_dense_output():
+    """Counted by hand: D's 13 convs and 5 poolings reach 212 px; fc6's k×k window at the 32-px
+    stride adds 32·(k−1): 404 at the paper's 224-px crop (k = 7). A (8 convs) reaches 150."""
+    assert arch.receptive_field("D", 32) == 212
+    assert arch.receptive_field("D", 224) == 404
+    assert arch.receptive_field("A", 32) == 150

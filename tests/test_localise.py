@@ -197,6 +197,30 @@ def test_dense_and_centre_boxes_land_in_image_pixels():
     assert best.shape == (2, 2, 4)
 
 
+def test_windows_alone_sets_the_one_pass_against_each_window_run_by_itself():
+    """A net whose boxes ignore the image gives the same box either way (nothing moved, the
+    same hits, counted by hand); a real net moves its boxes once the image surrounds its windows,
+    and not where the image is the one window."""
+    net = constant_box_net([0.5, 0.5, 0.25, 0.5])              # x 12..20, y 8..24 of each window
+    pixels = torch.randint(0, 255, (2, 3, 90, 100), dtype=torch.uint8)
+    data = ld.BoxSet(TensorImages(pixels, [0, 3], list("abcd")), [torch.tensor([[24.0, 16.0, 40.0, 48.0]])] * 2)
+    same = loc.windows_alone(net, data, 45, IDENTITY)
+    # of 4 × 5 windows, (0, 0) and the one 4 px lower (IoU 0.6) hit; 8 px to the side is IoU 0.33
+    assert same == {"crop": 32, "windows": 20, "one_pass_hits": 10.0, "alone_hits": 10.0, "moved_px": 0.0}
+    real = loc.build_localiser(tiny_d(), "PCR", 4).eval()
+    assert loc.windows_alone(real, data, 45, IDENTITY)["moved_px"] > 0.01
+    whole = ld.BoxSet(TensorImages(pixels[..., :64, :64], [0, 3], list("abcd")), data.boxes)
+    one = loc.windows_alone(real, whole, 32, IDENTITY)
+    assert one["windows"] == 1 and one["moved_px"] < 1e-4 and one["one_pass_hits"] == one["alone_hits"]
+
+
+def test_windows_sentence_says_how_far_d_reaches_past_its_crop():
+    alone = {"D/384": {"crop": 32, "windows": 36, "one_pass_hits": 39.7, "alone_hits": 81.6, "moved_px": 5.62}}
+    sentence = report.windows_sentence(alone)
+    assert "212 px, 6.6 times its 32-px crop (404 px, 1.8 times, at the paper's 224)" in sentence
+    assert "D/384 (36 windows an image): 81.6% alone, 39.7% in the one pass, boxes moved 5.6 px" in sentence
+
+
 def test_central_crop_is_the_window_the_centre_protocol_uses():
     window = loc.central_crop(90, 100, 45, 32)                     # 45×50 after rescaling, crop at (9, 6)
     torch.testing.assert_close(window, 2 * torch.tensor([9.0, 6.0, 41.0, 38.0]))

@@ -259,6 +259,38 @@ def dense_predictions(box_net: arch.VGG, classifiers: list[arch.VGG], data: BoxS
     return out
 
 
+def windows_alone(box_net: arch.VGG, data: BoxSet, q: int, normalise: Normalise, batch_size: int = 256,
+                  autocast: bool = False) -> dict:
+    """What the one whole-image pass does to a localiser's boxes, measured: at every window of
+    :func:`dense_predictions` at scale Q, the true class's box from the one pass against the
+    same window run alone (zero borders, as the localiser was trained on crops).  Returns the
+    crop, the windows per image, the share (%) of windows whose box hits a ground-truth box (IoU > 0.5)
+    either way, and the mean distance (image pixels) between a window's two boxes."""
+    c, device = box_net.crop, device_of(box_net)
+    passed, alone, moved = [], [], []
+    with eval_mode(box_net):
+        for idx, batch in batches(data.images, batch_size):
+            x = normalise(rescale(batch, q)).to(device)
+            m, oy, ox = window_scores(box_net, x, autocast=autocast)
+            cls, truth = data.labels[idx], [data.boxes[i] for i in idx]
+            for i, top in enumerate(oy):
+                for j, left in enumerate(ox):
+                    with bf16_autocast(device, autocast):
+                        run = box_net(x[..., top:top + c, left:left + c]).float()
+                    shift = torch.tensor([left, top, left, top])
+                    one, own = (_to_image(from_params(select(out.cpu(), cls), c) + shift, x.shape[-2:],
+                                          batch.shape[-2:]) for out in (m[:, :, i, j], run))
+                    passed += [iou(b[None], gt).amax() > IOU_CORRECT for b, gt in zip(one, truth)]
+                    alone += [iou(b[None], gt).amax() > IOU_CORRECT for b, gt in zip(own, truth)]
+                    moved.append((one - own).abs().mean(1))
+
+    def share(hit: list[torch.Tensor]) -> float:
+        return round(100.0 * torch.stack(hit).float().mean().item(), 2)
+
+    return {"crop": c, "windows": len(oy) * len(ox), "one_pass_hits": share(passed), "alone_hits": share(alone),
+            "moved_px": round(torch.cat(moved).mean().item(), 2)}
+
+
 def greedy_merge(boxes: torch.Tensor, scores: torch.Tensor, threshold: float = MERGE_IOU
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """OverFeat's greedy merge: while two boxes overlap by IoU > ``threshold``, replace the

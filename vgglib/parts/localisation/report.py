@@ -5,7 +5,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
-from ... import paper
+from ... import arch, paper
 from ...claims import Claim, Evidence
 from ...noise import PAIRED
 from ...results import ResultSet
@@ -78,7 +78,25 @@ def dense_sentence(result9: dict) -> str:
             + f"With the top-5 classes of the classification system instead they err on {r['top5']:.2f}%: "
             f"the {r['top5'] - r['gt_class']:.2f} points between are images boxed right for their true class "
             "when it is given, but whose true class is not among the five "
-            f"(the system's top-5 classification error is {result9['classification']['top5']:.2f}%).")
+            f"(the system's top-5 classification error is {result9['classification']['top5']:.2f}%)."
+            + (" " + windows_sentence(result9["windows_alone"]) if "windows_alone" in result9 else ""))
+
+
+def windows_sentence(alone: dict) -> str:
+    """Why the dense boxes can be worse than the central crop's, measured: each localiser's boxes
+    of the true class at every window of the one whole-image pass against the same windows run
+    alone (:func:`vgglib.boxes.windows_alone`), beside how far one output of D reaches past its crop
+    here and at the paper's 224 pixels."""
+    crop = next(iter(alone.values()))["crop"]
+    here, paper_rf = arch.receptive_field("D", crop), arch.receptive_field("D", 224)
+    runs = "; ".join(f"{row} ({a['windows']} windows an image): {a['alone_hits']:.1f}% alone, "
+                     f"{a['one_pass_hits']:.1f}% in the one pass, boxes moved {a['moved_px']:.1f} px on average"
+                     for row, a in alone.items())
+    return (f"The localisers learned their boxes from {crop}-px crops, each seen alone with zero borders; the "
+            f"paper's dense test runs the net once over the whole image, so each window's border comes from the "
+            f"image around it. One output of D reaches {here} px, {here / crop:.1f} times its {crop}-px crop "
+            f"({paper_rf} px, {paper_rf / 224:.1f} times, at the paper's 224): a window's box here reads much of "
+            f"the image beyond the window. Share of windows whose box of the true class hits the object: {runs}.")
 
 
 def classification_sentence(result9: dict, result4: dict | None) -> str:

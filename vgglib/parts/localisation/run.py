@@ -18,6 +18,7 @@ from ...boxes import (
     localiser_spec,
     merged_boxes,
     train_localiser,
+    windows_alone,
 )
 from ...claims import Evidence
 from ...noise import interval, paired_se, same_nets
@@ -128,7 +129,9 @@ def table9(study: Study, data: LocSplits | None = None, classifiers: tuple[str, 
     claims = {DENSE_CLAIM: _evidence(hit["384/384"], hit_centre),
               "several test scales beat one (S = 384)": _evidence(hit["384/352,384"], hit["384/384"]),
               "fusing two nets beats the better one": _evidence(hit[fusion], hit[singles])}
-    return {"rows": rows, "claims": claims, "centre_crop_error": round(error(hit_centre), 2),
+    alone = {row: windows_alone(model, test, p.scale(scale_of(row)), norm, p.eval_batch, p.bf16)
+             for row, (model, _) in boxers.items()}
+    return {"rows": rows, "claims": claims, "centre_crop_error": round(error(hit_centre), 2), "windows_alone": alone,
             "classification": {r: round(v, 2) for r, v in evaluate.errors(post, test.labels).items()},
             "classifiers": list(classifiers), "stride_px": stride,
             "samples": {"index": show, "truth": [test.boxes[i][0].tolist() for i in show],
