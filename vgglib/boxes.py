@@ -264,10 +264,15 @@ def windows_alone(box_net: arch.VGG, data: BoxSet, q: int, normalise: Normalise,
     """What the one whole-image pass does to a localiser's boxes, measured: at every window of
     :func:`dense_predictions` at scale Q, the true class's box from the one pass against the
     same window run alone (zero borders, as the localiser was trained on crops).  Returns the
-    crop, the windows per image, the share (%) of windows whose box hits a ground-truth box (IoU > 0.5)
-    either way, and the mean distance (image pixels) between a window's two boxes."""
+    crop, the windows per image (their mean, where image sizes differ), the share (%) of windows
+    whose box hits a ground-truth box (IoU > 0.5) either way, and the mean distance (image
+    pixels) between a window's two boxes."""
     c, device = box_net.crop, device_of(box_net)
     passed, alone, moved = [], [], []
+
+    def hit(boxes: torch.Tensor, truth: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [iou(b[None], gt).amax() > IOU_CORRECT for b, gt in zip(boxes, truth)]
+
     with eval_mode(box_net):
         for idx, batch in batches(data.images, batch_size):
             x = normalise(rescale(batch, q)).to(device)
@@ -280,14 +285,15 @@ def windows_alone(box_net: arch.VGG, data: BoxSet, q: int, normalise: Normalise,
                     shift = torch.tensor([left, top, left, top])
                     one, own = (_to_image(from_params(select(out.cpu(), cls), c) + shift, x.shape[-2:],
                                           batch.shape[-2:]) for out in (m[:, :, i, j], run))
-                    passed += [iou(b[None], gt).amax() > IOU_CORRECT for b, gt in zip(one, truth)]
-                    alone += [iou(b[None], gt).amax() > IOU_CORRECT for b, gt in zip(own, truth)]
+                    passed += hit(one, truth)
+                    alone += hit(own, truth)
                     moved.append((one - own).abs().mean(1))
 
     def share(hit: list[torch.Tensor]) -> float:
         return round(100.0 * torch.stack(hit).float().mean().item(), 2)
 
-    return {"crop": c, "windows": len(oy) * len(ox), "one_pass_hits": share(passed), "alone_hits": share(alone),
+    return {"crop": c, "windows": round(len(passed) / len(data), 1), "one_pass_hits": share(passed),
+            "alone_hits": share(alone),
             "moved_px": round(torch.cat(moved).mean().item(), 2)}
 
 

@@ -56,6 +56,12 @@ def hardware() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}{bf16}, CPU only"
 
 
+def machine_name(hardware: str) -> str:
+    """The machine's name in a :func:`hardware` line (its first field: the CPU's model or the
+    GPUs), for tables and sentences that name the machine each record came from."""
+    return hardware.split(",")[0]
+
+
 def utc_now() -> str:
     """The date every record and report states, to the minute in UTC (``2026-12-01 03:36 UTC``)."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..noise import between
 from ..parts import tables
-from ..results import REPO, ResultSet
+from ..results import REPO, ResultSet, machine_name
 from .timing import SECTIONS
 
 
@@ -181,7 +181,7 @@ def regeneration_frame(results: ResultSet) -> pd.DataFrame:
         prov = results[name].get("provenance", {})
         if "wall_s" not in prov:
             continue
-        rows.append({"record": name, "commit": prov["commit"], "machine": prov.get("hardware", "").split(",")[0],
+        rows.append({"record": name, "commit": prov["commit"], "machine": machine_name(prov.get("hardware", "")),
                      "wall (min)": round(prov["wall_s"] / 60, 1),
                      "runs of the command": prov.get("pieces", 1),
                      "nets' training (min)": round(prov.get("nets_train_s", 0) / 60, 1)})

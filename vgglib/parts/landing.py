@@ -19,7 +19,7 @@ from IPython.display import HTML
 
 from ..claims import FAILS, HOLDS, INCONCLUSIVE, Claim, tally
 from ..profiles import get_profile, paper_defaults, profiles
-from ..results import ResultSet
+from ..results import ResultSet, machine_name
 from . import arithmetic, show
 
 #: The data sets a profile names, as a reader knows them.
@@ -125,13 +125,13 @@ def table4_from_nothing(records: ResultSet) -> float | None:
 
 
 def machines(records: ResultSet) -> dict[str, list[str]]:
-    """The records each CPU computed, by the CPU's name (the first field of the provenance's
-    ``hardware``), most records first: records regenerated in pieces may come from different
+    """The records each CPU computed, by the CPU's name (:func:`vgglib.results.machine_name`),
+    most records first: records regenerated in pieces may come from different
     machines, and a total of their walls says so rather than name one of them."""
     share: dict[str, list[str]] = {}
     for name in walls(records):
         if name != "all":
-            share.setdefault(records[name]["provenance"]["hardware"].split(",")[0], []).append(name)
+            share.setdefault(machine_name(records[name]["provenance"]["hardware"]), []).append(name)
     return dict(sorted(share.items(), key=lambda item: -len(item[1])))
 
 

@@ -89,7 +89,7 @@ def windows_sentence(alone: dict) -> str:
     here and at the paper's 224 pixels."""
     crop = next(iter(alone.values()))["crop"]
     here, paper_rf = arch.receptive_field("D", crop), arch.receptive_field("D", 224)
-    runs = "; ".join(f"{row} ({a['windows']} windows an image): {a['alone_hits']:.1f}% alone, "
+    runs = "; ".join(f"{row} ({a['windows']:g} windows an image): {a['alone_hits']:.1f}% alone, "
                      f"{a['one_pass_hits']:.1f}% in the one pass, boxes moved {a['moved_px']:.1f} px on average"
                      for row, a in alone.items())
     return (f"The localisers learned their boxes from {crop}-px crops, each seen alone with zero borders; the "
